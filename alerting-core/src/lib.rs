@@ -1,0 +1,64 @@
+//! `alerting-core`: what an async service needs to be watched in production.
+//!
+//! Typed Prometheus metrics whose hot path is a few atomics, with the naming
+//! conventions checked when a metric is registered rather than discovered in
+//! a scrape.
+//!
+//! # Quick start
+//!
+//! ```
+//! use alerting_core::metrics::{
+//!     Counter, Family, Format, Histogram, LabelSet, LabelValue, MetricGroup, Registry,
+//! };
+//!
+//! #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelValue)]
+//! enum EventType { Swap, Sync }
+//!
+//! #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelSet)]
+//! struct Event { event_type: EventType }
+//!
+//! /// Every metric of the service, registered in one call.
+//! #[derive(Clone, Debug, MetricGroup)]
+//! struct Metrics {
+//!     /// Messages read from the WebSocket.
+//!     ws_messages_total: Family<Event, Counter>,
+//!     /// Time to process one message.
+//!     ws_messages_processing_seconds: Family<Event, Histogram>,
+//! }
+//!
+//! let registry = Registry::builder().const_label("service", "demo").build()?;
+//! registry.register_process_collector()?;
+//! let metrics: Metrics = registry.register_group()?;
+//!
+//! let swap = Event { event_type: EventType::Swap };
+//! metrics.ws_messages_total.get(swap).inc();
+//! metrics.ws_messages_processing_seconds.get(swap).observe(0.004);
+//!
+//! let exposition = registry.encode_to_string(Format::Prometheus)?;
+//! assert!(exposition.contains(r#"ws_messages_total{service="demo",event_type="swap"} 1"#));
+//! # Ok::<(), alerting_core::metrics::MetricsError>(())
+//! ```
+//!
+//! # Modules
+//!
+//! - [`metrics`]: registry, typed families, buckets, the process collector,
+//!   encoding to the Prometheus text format and OpenMetrics.
+//!
+//! # Features
+//!
+//! - `macros` (default): the derives `LabelSet`, `LabelValue` and
+//!   `MetricGroup`, re-exported from `alerting-macros`.
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+// Lets the derives' `::alerting_core::…` paths resolve inside this crate.
+#[allow(unused_extern_crates)]
+extern crate self as alerting_core;
+
+pub mod metrics;
+
+/// Paths the macros expand to. Not public API: may change in any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use prometheus_client;
+}

@@ -1,0 +1,195 @@
+//! A lock-free histogram.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use prometheus_client::encoding::{EncodeMetric, MetricEncoder, NoLabelSet};
+use prometheus_client::metrics::{MetricType, TypedMetric};
+
+use super::Buckets;
+
+/// A histogram whose `observe` is a binary search over the bounds and two
+/// atomic operations: no lock, no allocation.
+///
+/// prometheus-client's own `Histogram` takes a lock on every observation;
+/// this one does not, so it can sit on a hot path shared by many tasks.
+/// Cloning is cheap and the clones share the same series.
+///
+/// ```
+/// use alerting_core::metrics::{Buckets, Histogram};
+///
+/// let h = Histogram::new(Buckets::new([0.1, 1.0])?);
+/// h.observe(0.05);
+/// h.observe(0.5);
+/// h.observe(7.0);
+/// assert_eq!(h.count(), 3);
+/// assert_eq!(h.bucket_counts(), vec![1, 2, 3]); // cumulative, last is +Inf
+/// assert!((h.sum() - 7.55).abs() < 1e-9);
+/// # Ok::<(), alerting_core::metrics::MetricsError>(())
+/// ```
+#[derive(Clone)]
+pub struct Histogram {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    bounds: Buckets,
+    /// Per-bucket (not cumulative) counts; the last is the `+Inf` bucket.
+    counts: Box<[AtomicU64]>,
+    /// Sum of observations, as `f64` bits.
+    sum: AtomicU64,
+}
+
+impl Histogram {
+    /// A histogram with the given buckets.
+    pub fn new(buckets: Buckets) -> Self {
+        let counts = (0..=buckets.bounds().len())
+            .map(|_| AtomicU64::new(0))
+            .collect();
+        Self {
+            inner: Arc::new(Inner {
+                bounds: buckets,
+                counts,
+                sum: AtomicU64::new(0f64.to_bits()),
+            }),
+        }
+    }
+
+    /// Records one value. NaN is ignored: it would poison the sum forever.
+    #[inline]
+    pub fn observe(&self, value: f64) {
+        if value.is_nan() {
+            return;
+        }
+        let inner = &*self.inner;
+        // First bound >= value: Prometheus buckets are `le` (less or equal).
+        let index = inner.bounds.bounds().partition_point(|&b| b < value);
+        if let Some(cell) = inner.counts.get(index) {
+            cell.fetch_add(1, Ordering::Relaxed);
+        }
+        let _ = inner
+            .sum
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bits| {
+                Some((f64::from_bits(bits) + value).to_bits())
+            });
+    }
+
+    /// Records a duration in seconds.
+    #[inline]
+    pub fn observe_duration(&self, duration: Duration) {
+        self.observe(duration.as_secs_f64());
+    }
+
+    /// Starts a timer that records the elapsed seconds when dropped (or
+    /// when [`HistogramTimer::stop`] is called).
+    pub fn start_timer(&self) -> HistogramTimer<'_> {
+        HistogramTimer {
+            histogram: self,
+            start: Instant::now(),
+            done: false,
+        }
+    }
+
+    /// The bucket upper bounds (without `+Inf`).
+    pub fn bounds(&self) -> &[f64] {
+        self.inner.bounds.bounds()
+    }
+
+    /// Number of observations.
+    pub fn count(&self) -> u64 {
+        self.inner
+            .counts
+            .iter()
+            .map(|c| c.load(Ordering::Relaxed))
+            .sum()
+    }
+
+    /// Sum of observations.
+    pub fn sum(&self) -> f64 {
+        f64::from_bits(self.inner.sum.load(Ordering::Relaxed))
+    }
+
+    /// Cumulative counts, one per bound plus the final `+Inf` bucket.
+    pub fn bucket_counts(&self) -> Vec<u64> {
+        let mut total = 0;
+        self.inner
+            .counts
+            .iter()
+            .map(|c| {
+                total += c.load(Ordering::Relaxed);
+                total
+            })
+            .collect()
+    }
+}
+
+impl fmt::Debug for Histogram {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Histogram")
+            .field("bounds", &self.bounds())
+            .field("count", &self.count())
+            .field("sum", &self.sum())
+            .finish()
+    }
+}
+
+/// Records the time since it was started into a [`Histogram`] when dropped.
+#[must_use = "the timer records when dropped; dropping it at once records ~0 s"]
+#[derive(Debug)]
+pub struct HistogramTimer<'a> {
+    histogram: &'a Histogram,
+    start: Instant,
+    done: bool,
+}
+
+impl HistogramTimer<'_> {
+    /// Records now and returns the elapsed time.
+    pub fn stop(mut self) -> Duration {
+        let elapsed = self.start.elapsed();
+        self.histogram.observe_duration(elapsed);
+        self.done = true;
+        elapsed
+    }
+}
+
+impl Drop for HistogramTimer<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.histogram.observe_duration(self.start.elapsed());
+        }
+    }
+}
+
+impl TypedMetric for Histogram {
+    const TYPE: MetricType = MetricType::Histogram;
+}
+
+impl EncodeMetric for Histogram {
+    fn encode(&self, mut encoder: MetricEncoder<'_>) -> Result<(), fmt::Error> {
+        let inner = &*self.inner;
+        // Per-bucket counts, as prometheus-client's encoders expect (they
+        // accumulate). The count is their total, so `_count` always equals
+        // the `+Inf` bucket even while observations race with the scrape.
+        let mut count = 0u64;
+        let buckets: Vec<(f64, u64)> = inner
+            .bounds
+            .bounds()
+            .iter()
+            .copied()
+            .chain(std::iter::once(f64::INFINITY))
+            .zip(inner.counts.iter())
+            .map(|(bound, cell)| {
+                let n = cell.load(Ordering::Relaxed);
+                count += n;
+                (bound, n)
+            })
+            .collect();
+        encoder.encode_histogram::<NoLabelSet>(self.sum(), count, &buckets, None)
+    }
+
+    fn metric_type(&self) -> MetricType {
+        MetricType::Histogram
+    }
+}

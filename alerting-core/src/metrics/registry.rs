@@ -1,0 +1,459 @@
+//! The registry: registration with checks, and encoding.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use once_cell::sync::OnceCell;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::MetricType;
+
+use super::naming::{
+    check_help, check_labels, check_metric_name, sample_names, split_for_prometheus_client,
+};
+use super::{
+    BuildContext, Counter, Metric, MetricGroup, MetricKind, MetricOptions, MetricsError,
+    ProcessCollector,
+};
+
+static GLOBAL: OnceCell<Registry> = OnceCell::new();
+
+/// Name of the counter of look-ups folded into overflow series.
+const OVERFLOW_METRIC: &str = "alerting_series_overflow_total";
+
+/// Names written by [`ProcessCollector`].
+const PROCESS_METRICS: &[&str] = &[
+    "process_cpu_seconds_total",
+    "process_resident_memory_bytes",
+    "process_virtual_memory_bytes",
+    "process_open_fds",
+    "process_max_fds",
+    "process_start_time_seconds",
+    "process_threads",
+];
+
+/// Where metrics are registered and from which they are encoded.
+///
+/// A `Registry` is a cheap handle (an `Arc`): clone it and pass it around.
+/// It wraps a [`prometheus_client::registry::Registry`] and adds what
+/// Prometheus' naming guide asks for, checked when a metric is registered:
+/// `snake_case` names, base units as suffix, `_total` on counters and only on
+/// counters, non-empty help, no name or sample name twice, no reserved or
+/// repeated label names. A violation is a [`MetricsError`] naming the metric
+/// and the rule, returned at start-up rather than discovered in a scrape.
+///
+/// ```
+/// use alerting_core::metrics::{Counter, Format, Registry};
+///
+/// let registry = Registry::builder()
+///     .namespace("bsc")
+///     .const_label("service", "bsc-monitor")
+///     .build()?;
+/// let messages: Counter = registry.register("ws_messages_total", "Messages read")?;
+/// messages.inc();
+///
+/// let text = registry.encode_to_string(Format::Prometheus)?;
+/// assert!(text.contains(r#"bsc_ws_messages_total{service="bsc-monitor"} 1"#));
+///
+/// // Conventions are enforced:
+/// let err = registry.register::<Counter>("ws_messages", "Messages read").unwrap_err();
+/// assert_eq!(err.to_string(), "counter `bsc_ws_messages`: counter names must end in `_total`");
+/// # Ok::<(), alerting_core::metrics::MetricsError>(())
+/// ```
+#[derive(Clone)]
+pub struct Registry {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    namespace: Option<String>,
+    const_labels: Vec<(String, String)>,
+    state: RwLock<State>,
+}
+
+struct State {
+    registry: prometheus_client::registry::Registry,
+    /// Sample name → the metric that writes it.
+    samples: HashMap<String, String>,
+    overflow: Option<Arc<OverflowCollector>>,
+}
+
+/// Builds a [`Registry`] with a namespace and constant labels.
+#[derive(Debug, Default, Clone)]
+#[must_use]
+pub struct RegistryBuilder {
+    namespace: Option<String>,
+    const_labels: Vec<(String, String)>,
+}
+
+impl RegistryBuilder {
+    /// Prefixes every metric registered through the registry with
+    /// `namespace_` (not the process metrics, whose names are standard).
+    pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
+        self.namespace = Some(namespace.into());
+        self
+    }
+
+    /// Adds a label written on every series (`service`, `version`,
+    /// `instance`…).
+    pub fn const_label(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.const_labels.push((name.into(), value.into()));
+        self
+    }
+
+    /// Checks the namespace and constant labels and builds the registry.
+    pub fn build(self) -> Result<Registry, MetricsError> {
+        if let Some(ns) = &self.namespace {
+            // A namespace must itself be a valid name piece.
+            check_metric_name(ns, MetricKind::Gauge)?;
+        }
+        let names: Vec<&str> = self.const_labels.iter().map(|(n, _)| n.as_str()).collect();
+        check_labels("const labels", &names, std::iter::empty())?;
+        let registry = prometheus_client::registry::Registry::with_labels(
+            self.const_labels
+                .iter()
+                .map(|(n, v)| (Cow::Owned(n.clone()), Cow::Owned(v.clone()))),
+        );
+        Ok(Registry {
+            inner: Arc::new(Inner {
+                namespace: self.namespace,
+                const_labels: self.const_labels,
+                state: RwLock::new(State {
+                    registry,
+                    samples: HashMap::new(),
+                    overflow: None,
+                }),
+            }),
+        })
+    }
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for Registry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self
+            .inner
+            .state
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        f.debug_struct("Registry")
+            .field("namespace", &self.inner.namespace)
+            .field("const_labels", &self.inner.const_labels)
+            .field("samples", &state.samples.len())
+            .finish()
+    }
+}
+
+impl Registry {
+    /// An empty registry without namespace or constant labels.
+    pub fn new() -> Self {
+        Self::from_parts(None, Vec::new())
+    }
+
+    fn from_parts(namespace: Option<String>, const_labels: Vec<(String, String)>) -> Self {
+        Registry {
+            inner: Arc::new(Inner {
+                namespace,
+                const_labels,
+                state: RwLock::new(State {
+                    registry: prometheus_client::registry::Registry::default(),
+                    samples: HashMap::new(),
+                    overflow: None,
+                }),
+            }),
+        }
+    }
+
+    /// Starts a registry with a namespace and constant labels.
+    pub fn builder() -> RegistryBuilder {
+        RegistryBuilder::default()
+    }
+
+    /// The process-wide default registry, created empty on first use unless
+    /// [`Registry::set_global`] was called before.
+    pub fn global() -> &'static Registry {
+        GLOBAL.get_or_init(Registry::new)
+    }
+
+    /// Makes `registry` the process-wide default. Call it once, at start-up,
+    /// before anything uses [`Registry::global`].
+    pub fn set_global(registry: Registry) -> Result<(), MetricsError> {
+        GLOBAL
+            .set(registry)
+            .map_err(|_| MetricsError::GlobalAlreadySet)
+    }
+
+    /// The namespace given to the builder.
+    pub fn namespace(&self) -> Option<&str> {
+        self.inner.namespace.as_deref()
+    }
+
+    /// The constant labels given to the builder.
+    pub fn const_labels(&self) -> &[(String, String)] {
+        &self.inner.const_labels
+    }
+
+    /// The full name a metric registered as `name` gets (with the namespace).
+    pub fn full_name(&self, name: &str) -> String {
+        match &self.inner.namespace {
+            Some(ns) => format!("{ns}_{name}"),
+            None => name.to_owned(),
+        }
+    }
+
+    /// Registers a metric with default options and returns a handle to it.
+    ///
+    /// `M` is a series type ([`Counter`](super::Counter),
+    /// [`Gauge`](super::Gauge), [`Histogram`](super::Histogram)…) or a family
+    /// of them ([`Family`](super::Family),
+    /// [`DynamicFamily`](super::DynamicFamily)).
+    pub fn register<M: Metric>(&self, name: &str, help: &str) -> Result<M, MetricsError> {
+        self.register_with(name, help, MetricOptions::default())
+    }
+
+    /// Registers a metric with options (buckets, series limit).
+    pub fn register_with<M: Metric>(
+        &self,
+        name: &str,
+        help: &str,
+        options: MetricOptions,
+    ) -> Result<M, MetricsError> {
+        let full = self.full_name(name);
+        check_metric_name(&full, M::KIND)?;
+        check_help(&full, help)?;
+        check_labels(
+            &full,
+            M::LABEL_NAMES,
+            self.inner.const_labels.iter().map(|(n, _)| n.as_str()),
+        )?;
+
+        let mut state = self
+            .inner
+            .state
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        let samples = sample_names(&full, M::KIND);
+        check_free(&state, &full, &samples)?;
+
+        let mut folded = None;
+        let metric = {
+            let mut make_overflow = || {
+                let counter = Counter::default();
+                folded = Some(counter.clone());
+                counter
+            };
+            let mut ctx = BuildContext {
+                name: &full,
+                options: &options,
+                overflow: &mut make_overflow,
+            };
+            M::build(&mut ctx)?
+        };
+        if let Some(counter) = folded {
+            let collector = match &state.overflow {
+                Some(c) => Arc::clone(c),
+                None => {
+                    let samples = vec![OVERFLOW_METRIC.to_owned()];
+                    check_free(&state, OVERFLOW_METRIC, &samples)?;
+                    let c = Arc::new(OverflowCollector::default());
+                    state
+                        .samples
+                        .insert(OVERFLOW_METRIC.to_owned(), OVERFLOW_METRIC.to_owned());
+                    state.registry.register_collector(Box::new(Arc::clone(&c)));
+                    state.overflow = Some(Arc::clone(&c));
+                    c
+                }
+            };
+            collector
+                .families
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push((full.clone(), counter));
+        }
+
+        for sample in samples {
+            state.samples.insert(sample, full.clone());
+        }
+        // prometheus-client appends the unit, `_total` and a full stop itself.
+        let (base, unit) = split_for_prometheus_client(&full);
+        let help = help.trim().trim_end_matches('.');
+        match unit {
+            Some(unit) => state
+                .registry
+                .register_with_unit(base, help, unit, metric.clone()),
+            None => state.registry.register(base, help, metric.clone()),
+        }
+        Ok(metric)
+    }
+
+    /// Registers a group of metrics (a struct deriving
+    /// [`MetricGroup`](macro@super::MetricGroup)).
+    pub fn register_group<G: MetricGroup>(&self) -> Result<G, MetricsError> {
+        G::register(self)
+    }
+
+    /// Adds the [`ProcessCollector`]: `process_cpu_seconds_total`,
+    /// `process_resident_memory_bytes` and the other standard process
+    /// metrics, read from `/proc` at each scrape (absent on other systems).
+    /// They are not prefixed with the namespace, so standard alert rules and
+    /// dashboards find them.
+    pub fn register_process_collector(&self) -> Result<(), MetricsError> {
+        let mut state = self
+            .inner
+            .state
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        let samples: Vec<String> = PROCESS_METRICS.iter().map(|s| (*s).to_owned()).collect();
+        check_free(&state, "process_*", &samples)?;
+        for sample in samples {
+            state.samples.insert(sample, "process collector".to_owned());
+        }
+        state
+            .registry
+            .register_collector(Box::new(ProcessCollector::new()));
+        Ok(())
+    }
+
+    /// Adds a prometheus-client [`Collector`] as it is: an escape hatch for
+    /// metrics made elsewhere. Its names are not checked.
+    pub fn register_collector(&self, collector: Box<dyn Collector>) {
+        self.inner
+            .state
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .registry
+            .register_collector(collector);
+    }
+
+    /// Writes the exposition in `format` into `buf`, which is cleared first.
+    /// Reuse the buffer across scrapes to avoid reallocating it.
+    pub fn encode(&self, format: Format, buf: &mut String) -> Result<(), MetricsError> {
+        buf.clear();
+        let state = self
+            .inner
+            .state
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        match format {
+            Format::Prometheus => {
+                prometheus_client::encoding::prometheus_text::encode(buf, &state.registry)?
+            }
+            Format::OpenMetrics => prometheus_client::encoding::text::encode(buf, &state.registry)?,
+        }
+        Ok(())
+    }
+
+    /// The exposition in `format` as a new string.
+    pub fn encode_to_string(&self, format: Format) -> Result<String, MetricsError> {
+        let mut buf = String::new();
+        self.encode(format, &mut buf)?;
+        Ok(buf)
+    }
+}
+
+fn check_free(state: &State, name: &str, samples: &[String]) -> Result<(), MetricsError> {
+    for sample in samples {
+        if let Some(existing) = state.samples.get(sample) {
+            return Err(MetricsError::Duplicate {
+                name: name.to_owned(),
+                sample: sample.clone(),
+                existing: existing.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Writes `alerting_series_overflow_total{metric="…"}`.
+#[derive(Debug, Default)]
+struct OverflowCollector {
+    families: RwLock<Vec<(String, Counter)>>,
+}
+
+impl Collector for OverflowCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> Result<(), fmt::Error> {
+        let families = self.families.read().unwrap_or_else(PoisonError::into_inner);
+        let mut metric = encoder.encode_descriptor(
+            "alerting_series_overflow",
+            "Look-ups folded into a dynamic family's overflow series because it reached its series limit.",
+            None,
+            MetricType::Counter,
+        )?;
+        for (name, counter) in families.iter() {
+            counter.encode(metric.encode_family(&[("metric", name.as_str())])?)?;
+        }
+        Ok(())
+    }
+}
+
+/// An exposition format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Format {
+    /// The Prometheus text format, version 0.0.4.
+    #[default]
+    Prometheus,
+    /// OpenMetrics 1.0 text.
+    OpenMetrics,
+}
+
+impl Format {
+    /// The `Content-Type` to serve this format with.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Prometheus => "text/plain; version=0.0.4; charset=utf-8",
+            Format::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        }
+    }
+
+    /// Chooses a format from an HTTP `Accept` header: OpenMetrics when the
+    /// client prefers it (by `q`), the Prometheus text format otherwise,
+    /// including for a header that does not parse.
+    ///
+    /// ```
+    /// use alerting_core::metrics::Format;
+    ///
+    /// let prometheus = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+    /// assert_eq!(Format::from_accept(prometheus), Format::OpenMetrics);
+    /// assert_eq!(Format::from_accept("text/plain"), Format::Prometheus);
+    /// assert_eq!(Format::from_accept(";;;=q,,"), Format::Prometheus);
+    /// ```
+    pub fn from_accept(accept: &str) -> Format {
+        let mut best_openmetrics = 0.0f32;
+        let mut best_text = 0.0f32;
+        for range in accept.split(',') {
+            let mut parts = range.split(';');
+            let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            let mut q = 1.0f32;
+            for param in parts {
+                if let Some((k, v)) = param.split_once('=')
+                    && k.trim().eq_ignore_ascii_case("q")
+                {
+                    q = v
+                        .trim()
+                        .parse()
+                        .ok()
+                        .filter(|q: &f32| (0.0..=1.0).contains(q))
+                        .unwrap_or(0.0);
+                }
+            }
+            match media.as_str() {
+                "application/openmetrics-text" => best_openmetrics = best_openmetrics.max(q),
+                "text/plain" | "text/*" | "*/*" => best_text = best_text.max(q),
+                _ => {}
+            }
+        }
+        if best_openmetrics > 0.0 && best_openmetrics >= best_text {
+            Format::OpenMetrics
+        } else {
+            Format::Prometheus
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! The hot path does not allocate: counted with a counting global allocator.
+#![allow(unsafe_code)] // a GlobalAlloc impl is unsafe by definition
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use alerting_core::metrics::{
+    Counter, DynamicFamily, Family, Histogram, LabelSet, LabelValue, Outcome, Registry,
+};
+
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+// SAFETY: forwards to the system allocator; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.with(|a| a.set(a.get() + 1));
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as ours.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations_during(f: impl FnOnce()) -> u64 {
+    let before = ALLOCATIONS.with(Cell::get);
+    f();
+    ALLOCATIONS.with(Cell::get) - before
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelValue)]
+enum Method {
+    Get,
+    Post,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelSet)]
+struct Labels {
+    method: Method,
+    outcome: Outcome,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, LabelSet)]
+struct Api {
+    api: &'static str,
+}
+
+#[test]
+fn labelled_increments_and_observations_do_not_allocate() {
+    let r = Registry::new();
+    let calls: Family<Labels, Counter> = r.register("calls_total", "Calls").unwrap();
+    let latency: Family<Labels, Histogram> = r.register("call_seconds", "Latency").unwrap();
+    let apis: DynamicFamily<Api, Counter> = r.register("api_calls_total", "API calls").unwrap();
+    let dbotx = apis.get_or_create(&Api { api: "dbotx" });
+
+    let n = allocations_during(|| {
+        for i in 0..10_000u32 {
+            let labels = Labels {
+                method: if i % 2 == 0 {
+                    Method::Get
+                } else {
+                    Method::Post
+                },
+                outcome: if i % 7 == 0 {
+                    Outcome::Error
+                } else {
+                    Outcome::Ok
+                },
+            };
+            calls.get(labels).inc();
+            latency.get(labels).observe(f64::from(i) * 1e-5);
+            dbotx.inc();
+        }
+    });
+    assert_eq!(n, 0, "allocations on the hot path");
+    assert_eq!(dbotx.get(), 10_000);
+
+    // The counter really counts allocations (so the zero above means something).
+    let n = allocations_during(|| drop(std::hint::black_box(vec![1u8; 16])));
+    assert_eq!(n, 1);
+}

@@ -1,0 +1,95 @@
+//! The exposition example's output passes a real `promtool check metrics`.
+//!
+//! promtool (Debian's `prometheus` package, 2.42) parses the Prometheus text
+//! format; `.ci/run` installs it. Without it this test fails rather than
+//! skips: a lint that silently does not run proves nothing.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use std::io::Write;
+
+/// The example binary, built by `cargo test` next to the test binaries, or
+/// built here if it is not there (e.g. under a filtered run).
+fn example_binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    // target/<profile>/deps/<test> → target/<profile>/examples/<name>
+    let dir = exe
+        .parent()
+        .and_then(|p| p.parent())
+        .expect("target dir")
+        .join("examples");
+    let path = dir.join(name);
+    if !path.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "-q", "-p", "alerting-core", "--example", name])
+            .status()
+            .expect("run cargo build");
+        assert!(status.success(), "building example {name} failed");
+    }
+    path
+}
+
+pub fn run_example(name: &str, args: &[&str]) -> String {
+    let out = Command::new(example_binary(name))
+        .args(args)
+        .output()
+        .expect("run example");
+    assert!(
+        out.status.success(),
+        "example {name} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 output")
+}
+
+fn promtool_check_metrics(text: &str) -> (bool, String) {
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool not found: install Debian's `prometheus` package (.ci/run does)");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(text.as_bytes())
+        .expect("write to promtool");
+    let out = child.wait_with_output().expect("promtool output");
+    let mut report = String::from_utf8_lossy(&out.stdout).into_owned();
+    report.push_str(&String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), report)
+}
+
+#[test]
+fn exposition_example_passes_promtool() {
+    let text = run_example("exposition", &[]);
+    // It really contains what the example promises.
+    for needle in [
+        "# TYPE ws_messages_total counter",
+        "# TYPE ws_messages_processing_seconds histogram",
+        "# TYPE ws_connections_active gauge",
+        r#"token="say \"hi\"""#,
+        r#"token="back\\slash\nnew line""#,
+        "代币-🚀",
+        r#"token="__overflow__""#,
+        r#"alerting_series_overflow_total{service="exposition-example","#,
+        "process_resident_memory_bytes",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+    }
+    let (ok, report) = promtool_check_metrics(&text);
+    assert!(ok && report.is_empty(), "promtool: {report}\n---\n{text}");
+}
+
+#[test]
+fn promtool_is_not_a_rubber_stamp() {
+    // The same check fails on output that breaks the conventions, so the
+    // test above would notice a regression.
+    let bad = "# HELP requests Requests.\n# TYPE requests counter\nrequests 1\n";
+    let (ok, report) = promtool_check_metrics(bad);
+    assert!(!ok || !report.is_empty(), "promtool accepted {bad:?}");
+}

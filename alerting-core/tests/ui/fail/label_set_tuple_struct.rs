@@ -1,0 +1,6 @@
+use alerting_core::metrics::LabelSet;
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, LabelSet)]
+struct Labels(String);
+
+fn main() {}

@@ -1,0 +1,9 @@
+use alerting_core::metrics::LabelValue;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelValue)]
+enum Status {
+    #[label(crate = "alerting_core")]
+    Ok,
+}
+
+fn main() {}

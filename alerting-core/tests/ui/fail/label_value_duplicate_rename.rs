@@ -1,0 +1,10 @@
+use alerting_core::metrics::LabelValue;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelValue)]
+enum Status {
+    Ok,
+    #[label(rename = "ok")]
+    Fine,
+}
+
+fn main() {}

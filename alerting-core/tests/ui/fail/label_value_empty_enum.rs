@@ -1,0 +1,6 @@
+use alerting_core::metrics::LabelValue;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelValue)]
+enum Status {}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use alerting_core::metrics::LabelValue;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelValue)]
+enum Status<const N: usize> {
+    Ok,
+}
+
+fn main() {}
