@@ -43,6 +43,8 @@
 //!
 //! - [`metrics`]: registry, typed families, buckets, the process collector,
 //!   encoding to the Prometheus text format and OpenMetrics.
+//! - [`instrument`]: what [`#[instrumented]`](macro@instrumented) records
+//!   and the [`ErrorKind`](instrument::ErrorKind) trait.
 //!
 //! # Features
 //!
@@ -55,10 +57,22 @@
 #[allow(unused_extern_crates)]
 extern crate self as alerting_core;
 
+pub mod instrument;
 pub mod metrics;
+
+#[cfg(feature = "macros")]
+pub use alerting_macros::instrumented;
 
 /// Paths the macros expand to. Not public API: may change in any release.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::instrument::classify::{
+        Error, KindFromTrait, KindNone, Returned, SplitOther, SplitResult,
+    };
+    pub use crate::instrument::{
+        CallGuard, CallSite, Classified, SiteBuckets, SiteMeta, call_once,
+    };
+    pub use crate::metrics::{Buckets, Registry};
     pub use prometheus_client;
+    pub use tracing;
 }

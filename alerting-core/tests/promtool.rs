@@ -93,3 +93,75 @@ fn promtool_is_not_a_rubber_stamp() {
     let (ok, report) = promtool_check_metrics(bad);
     assert!(!ok || !report.is_empty(), "promtool accepted {bad:?}");
 }
+
+#[test]
+fn instrumented_example_counts_what_it_did_and_passes_promtool() {
+    let text = run_example("instrumented", &["--exposition-only"]);
+    for (needle, value) in [
+        (
+            r#"function_calls_total{function="fetch_price",module="instrumented",api="dbotx",outcome="ok"}"#,
+            "2",
+        ),
+        (
+            r#"function_calls_total{function="fetch_price",module="instrumented",api="dbotx",outcome="cancelled"}"#,
+            "1",
+        ),
+        (
+            r#"function_calls_total{function="fetch_price",module="instrumented",api="dbotx",outcome="error",error_kind="not_found"}"#,
+            "1",
+        ),
+        (
+            r#"function_calls_total{function="fetch_price",module="instrumented",api="dbotx",outcome="error",error_kind="rate_limited"}"#,
+            "1",
+        ),
+        (
+            r#"function_calls_in_flight{function="fetch_price",module="instrumented",api="dbotx"}"#,
+            "0",
+        ),
+        (
+            r#"function_calls_total{function="parse_amount",module="instrumented",outcome="ok"}"#,
+            "2",
+        ),
+        (
+            r#"function_calls_total{function="parse_amount",module="instrumented",outcome="error"}"#,
+            "1",
+        ),
+        (
+            r#"function_calls_total{function="parse_amount",module="instrumented",outcome="panic"}"#,
+            "1",
+        ),
+        (
+            r#"bsc_filter_checks_total{function="Filter::check",module="instrumented",layer="layer1",result="ok"}"#,
+            "1",
+        ),
+        (
+            r#"bsc_filter_checks_total{function="Filter::check",module="instrumented",layer="layer1",result="error"}"#,
+            "2",
+        ),
+        (
+            r#"bsc_filter_check_seconds_count{function="Filter::check",module="instrumented",layer="layer1"}"#,
+            "3",
+        ),
+        (
+            r#"function_calls_total{function="handler",module="instrumented",outcome="ok"}"#,
+            "1",
+        ),
+        (
+            r#"function_calls_total{function="handler",module="instrumented",outcome="error"}"#,
+            "1",
+        ),
+        (
+            r#"function_call_duration_seconds_count{function="fetch_price",module="instrumented",api="dbotx"}"#,
+            "5",
+        ),
+        (
+            r#"function_call_duration_seconds_count{function="parse_amount",module="instrumented"}"#,
+            "4",
+        ),
+    ] {
+        let line = format!("{needle} {value}\n");
+        assert!(text.contains(&line), "missing {line:?} in:\n{text}");
+    }
+    let (ok, report) = promtool_check_metrics(&text);
+    assert!(ok && report.is_empty(), "promtool: {report}\n---\n{text}");
+}

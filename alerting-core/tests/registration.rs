@@ -111,6 +111,18 @@ fn units_are_base_units_at_the_end() {
 }
 
 #[test]
+fn the_type_is_not_part_of_the_name() {
+    let r = Registry::new();
+    let e = err::<Gauge>(&r, "connections_gauge");
+    assert_eq!(
+        e.to_string(),
+        "metric `connections_gauge`: the name must not contain the metric type (`gauge`)"
+    );
+    let e = err::<Counter>(&r, "requests_counter_total");
+    assert!(matches!(e, MetricsError::TypeInName { .. }), "{e}");
+}
+
+#[test]
 fn help_must_not_be_empty() {
     let r = Registry::new();
     let e = r.register::<Counter>("requests_total", "  ").unwrap_err();

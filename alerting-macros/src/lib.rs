@@ -21,6 +21,7 @@ mod ast;
 mod attr;
 mod case;
 mod expand;
+mod instrumented;
 
 use proc_macro::TokenStream;
 use syn::{DeriveInput, parse_macro_input};
@@ -225,4 +226,56 @@ pub fn derive_metric_group(input: TokenStream) -> TokenStream {
     ast::Group::from_input(&input)
         .map_or_else(syn::Error::into_compile_error, |g| expand::metric_group(&g))
         .into()
+}
+
+/// Times a function and counts its outcomes: `ok`, `error`, `panic`,
+/// `cancelled`.
+///
+/// Use it through `alerting_core::instrumented`. The metrics, their
+/// default names and labels are described in `alerting_core::instrument`.
+///
+/// # Options
+///
+/// All optional, comma-separated:
+///
+/// - `calls = "name_total"`: the call counter (default
+///   `function_calls_total`).
+/// - `duration = "name_seconds"`: the duration histogram (default
+///   `function_call_duration_seconds`).
+/// - `in_flight` or `in_flight = "name"`: also keep a gauge of calls in
+///   progress (default name `function_calls_in_flight`).
+/// - `labels(key = "value", …)`: static labels on every series.
+/// - `outcome_label = "result"`: the name of the outcome label (default
+///   `outcome`).
+/// - `function = "Type::method"`: the `function` label (default: the
+///   function's name).
+/// - `help = "…"`: help text of the call counter.
+/// - `buckets = latency | fast_latency | sizes | [0.01, 0.1, 1.0]`.
+/// - `span` or `span(fields(key = value, …))`: run the call in a `tracing`
+///   info span named after the function; arguments are not recorded unless
+///   listed in `fields`.
+/// - `ok_if = path` / `error_if = path`: a `fn(&Return) -> bool` deciding
+///   success (`ok_if`) or failure (`error_if`, on top of `Err`).
+/// - `registry = path`: a `fn() -> &'static Registry` (default
+///   `Registry::global`).
+/// - `crate = path`: where `alerting_core` is, for crates that re-export it.
+///
+/// Mistakes in the options are compile errors on the offending token.
+///
+/// # Example
+///
+/// ```text
+/// use alerting_core::instrumented;
+///
+/// #[instrumented(
+///     calls = "bsc_ws_messages_total",
+///     duration = "bsc_ws_messages_processing_seconds",
+///     outcome_label = "result",
+///     labels(event_type = "swap"),
+/// )]
+/// async fn handle_swap(msg: &str) -> Result<(), ParseError> { /* … */ }
+/// ```
+#[proc_macro_attribute]
+pub fn instrumented(attr: TokenStream, item: TokenStream) -> TokenStream {
+    instrumented::instrumented(attr.into(), item.into()).into()
 }

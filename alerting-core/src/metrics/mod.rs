@@ -317,6 +317,15 @@ pub enum MetricsError {
         /// The base unit to use.
         base: &'static str,
     },
+    /// The metric type as a word of the name (`requests_counter`): the
+    /// type is in the `# TYPE` line already.
+    #[error("metric `{name}`: the name must not contain the metric type (`{word}`)")]
+    TypeInName {
+        /// The name given.
+        name: String,
+        /// The word found.
+        word: String,
+    },
     /// A base unit that is not the last word of the name.
     #[error("metric `{name}`: the unit `{unit}` must end the name (before `_total` on a counter)")]
     UnitNotSuffix {

@@ -59,6 +59,14 @@ pub(crate) fn check_metric_name(name: &str, kind: MetricKind) -> Result<(), Metr
             });
         }
     }
+    for token in &tokens {
+        if ["counter", "gauge", "histogram", "summary"].contains(token) {
+            return Err(MetricsError::TypeInName {
+                name: name.to_owned(),
+                word: (*token).to_owned(),
+            });
+        }
+    }
     let is_total = name.ends_with("_total");
     match kind {
         MetricKind::Counter if !is_total => {

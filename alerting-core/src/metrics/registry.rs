@@ -13,6 +13,8 @@ use prometheus_client::metrics::MetricType;
 use super::naming::{
     check_help, check_labels, check_metric_name, sample_names, split_for_prometheus_client,
 };
+use crate::instrument::{AnySiteFamily, SiteFamilyKind};
+
 use super::{
     BuildContext, Counter, Metric, MetricGroup, MetricKind, MetricOptions, MetricsError,
     ProcessCollector,
@@ -78,6 +80,10 @@ struct State {
     /// Sample name → the metric that writes it.
     samples: HashMap<String, String>,
     overflow: Option<Arc<OverflowCollector>>,
+    /// Families of `#[instrumented]` call sites, by full name.
+    sites: HashMap<String, AnySiteFamily>,
+    /// Why some call sites' metrics are not exported.
+    instrumentation_errors: Vec<String>,
 }
 
 /// Builds a [`Registry`] with a namespace and constant labels.
@@ -116,17 +122,11 @@ impl RegistryBuilder {
                 .iter()
                 .map(|(n, v)| (Cow::Owned(n.clone()), Cow::Owned(v.clone()))),
         );
-        Ok(Registry {
-            inner: Arc::new(Inner {
-                namespace: self.namespace,
-                const_labels: self.const_labels,
-                state: RwLock::new(State {
-                    registry,
-                    samples: HashMap::new(),
-                    overflow: None,
-                }),
-            }),
-        })
+        Ok(Registry::from_parts(
+            self.namespace,
+            self.const_labels,
+            registry,
+        ))
     }
 }
 
@@ -154,18 +154,24 @@ impl fmt::Debug for Registry {
 impl Registry {
     /// An empty registry without namespace or constant labels.
     pub fn new() -> Self {
-        Self::from_parts(None, Vec::new())
+        Self::from_parts(None, Vec::new(), Default::default())
     }
 
-    fn from_parts(namespace: Option<String>, const_labels: Vec<(String, String)>) -> Self {
+    fn from_parts(
+        namespace: Option<String>,
+        const_labels: Vec<(String, String)>,
+        registry: prometheus_client::registry::Registry,
+    ) -> Self {
         Registry {
             inner: Arc::new(Inner {
                 namespace,
                 const_labels,
                 state: RwLock::new(State {
-                    registry: prometheus_client::registry::Registry::default(),
+                    registry,
                     samples: HashMap::new(),
                     overflow: None,
+                    sites: HashMap::new(),
+                    instrumentation_errors: Vec::new(),
                 }),
             }),
         }
@@ -332,6 +338,78 @@ impl Registry {
             .register_collector(collector);
     }
 
+    /// Why some `#[instrumented]` call sites' metrics are not exported
+    /// (for example, a family name already taken by another metric). The
+    /// same messages are logged with `tracing` when it happens.
+    pub fn instrumentation_errors(&self) -> Vec<String> {
+        self.inner
+            .state
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .instrumentation_errors
+            .clone()
+    }
+
+    pub(crate) fn record_instrumentation_error(&self, message: String) {
+        let mut state = self
+            .inner
+            .state
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        // Bounded: call sites are finite, but keep the list small anyway.
+        if state.instrumentation_errors.len() < 100 {
+            state.instrumentation_errors.push(message);
+        }
+    }
+
+    /// The family `name` of `#[instrumented]` call sites, registered on
+    /// first use; checks this site's label names.
+    pub(crate) fn site_family<F: SiteFamilyKind>(
+        &self,
+        name: &str,
+        help: &str,
+        kind: MetricKind,
+        label_names: &[&str],
+    ) -> Result<Arc<F>, MetricsError> {
+        let full = self.full_name(name);
+        check_labels(
+            &full,
+            label_names,
+            self.inner.const_labels.iter().map(|(n, _)| n.as_str()),
+        )?;
+        let mut state = self
+            .inner
+            .state
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(existing) = state.sites.get(&full) {
+            return F::unwrap(existing).ok_or_else(|| MetricsError::Duplicate {
+                name: full.clone(),
+                sample: full.clone(),
+                existing: full.clone(),
+            });
+        }
+        check_metric_name(&full, kind)?;
+        check_help(&full, help)?;
+        let samples = sample_names(&full, kind);
+        check_free(&state, &full, &samples)?;
+        let family = Arc::new(F::create(kind));
+        for sample in samples {
+            state.samples.insert(sample, full.clone());
+        }
+        state
+            .sites
+            .insert(full.clone(), F::wrap(Arc::clone(&family)));
+        let (base, unit) = split_for_prometheus_client(&full);
+        let help = help.trim().trim_end_matches('.');
+        let shared = Shared(Arc::clone(&family));
+        match unit {
+            Some(unit) => state.registry.register_with_unit(base, help, unit, shared),
+            None => state.registry.register(base, help, shared),
+        }
+        Ok(family)
+    }
+
     /// Writes the exposition in `format` into `buf`, which is cleared first.
     /// Reuse the buffer across scrapes to avoid reallocating it.
     pub fn encode(&self, format: Format, buf: &mut String) -> Result<(), MetricsError> {
@@ -369,6 +447,22 @@ fn check_free(state: &State, name: &str, samples: &[String]) -> Result<(), Metri
         }
     }
     Ok(())
+}
+
+/// A family shared between the registry and the call sites.
+#[derive(Debug)]
+struct Shared<F>(Arc<F>);
+
+impl<F: EncodeMetric> EncodeMetric for Shared<F> {
+    fn encode(
+        &self,
+        encoder: prometheus_client::encoding::MetricEncoder<'_>,
+    ) -> Result<(), fmt::Error> {
+        self.0.encode(encoder)
+    }
+    fn metric_type(&self) -> MetricType {
+        self.0.metric_type()
+    }
 }
 
 /// Writes `alerting_series_overflow_total{metric="…"}`.

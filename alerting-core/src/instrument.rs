@@ -1,0 +1,657 @@
+//! What `#[instrumented]` records, and the runtime its expansion calls.
+//!
+//! `#[instrumented]` on a function (async or not) records, per call:
+//!
+//! | metric (default name) | type | labels |
+//! |---|---|---|
+//! | [`DEFAULT_CALLS`] `function_calls_total` | counter | `function`, `module`, static labels, `outcome` (and `error_kind` on errors whose type says) |
+//! | [`DEFAULT_DURATION`] `function_call_duration_seconds` | histogram | `function`, `module`, static labels |
+//! | [`DEFAULT_IN_FLIGHT`] `function_calls_in_flight` (when asked) | gauge | `function`, `module`, static labels |
+//!
+//! `outcome` is one of `ok`, `error` (an `Err`, or what a predicate says),
+//! `panic` (the panic goes on unchanged) and `cancelled` (an async call
+//! whose future was dropped before it finished). The duration is recorded
+//! for every outcome.
+//!
+//! ```
+//! use alerting_core::instrumented;
+//! use alerting_core::metrics::{Format, Registry};
+//!
+//! #[instrumented(labels(chain = "bsc"))]
+//! fn parse_amount(raw: &str) -> Result<u64, std::num::ParseIntError> {
+//!     raw.parse()
+//! }
+//!
+//! parse_amount("42")?;
+//! assert!(parse_amount("4x2").is_err());
+//!
+//! let text = Registry::global().encode_to_string(Format::Prometheus)?;
+//! assert!(text.contains(r#"function="parse_amount""#));
+//! assert!(text.contains(r#"chain="bsc",outcome="ok"} 1"#));
+//! assert!(text.contains(r#"chain="bsc",outcome="error"} 1"#));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! The series of a call site are resolved once, on its first call, and
+//! kept in a `static`: a call costs two clock reads and a few relaxed
+//! atomic adds. No lock, hash, allocation or formatting per call.
+//!
+//! Metrics go to [`Registry::global`] unless the attribute names another
+//! registry (`registry = path::to::fn`, a `fn() -> &'static Registry`).
+//! If a family cannot be registered (its name is taken by another metric,
+//! or breaks a rule the macro could not check), the call site still runs
+//! and counts, its series are not exported, and the error is logged with
+//! `tracing` once and kept in [`Registry::instrumentation_errors`].
+//!
+//! # Error kinds
+//!
+//! An error type may implement [`ErrorKind`] to add a bounded
+//! `error_kind` label to error outcomes. The value is a `&'static str` the
+//! type chooses (never the error's `Display` text). A call site keeps at
+//! most [`MAX_ERROR_KINDS`] kinds; further kinds count as `other`.
+//!
+//! ```
+//! use alerting_core::instrument::ErrorKind;
+//!
+//! #[derive(Debug)]
+//! enum RpcError { Timeout, RateLimited, Decode(String) }
+//!
+//! impl ErrorKind for RpcError {
+//!     fn error_kind(&self) -> &'static str {
+//!         match self {
+//!             RpcError::Timeout => "timeout",
+//!             RpcError::RateLimited => "rate_limited",
+//!             RpcError::Decode(_) => "decode",
+//!         }
+//!     }
+//! }
+//! # let _ = RpcError::Decode(String::new());
+//! # let _ = (RpcError::Timeout.error_kind(), RpcError::RateLimited.error_kind());
+//! ```
+
+use std::fmt;
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+use std::time::Instant;
+
+use prometheus_client::encoding::{EncodeLabelSet, EncodeMetric, LabelSetEncoder, MetricEncoder};
+use prometheus_client::metrics::MetricType;
+
+use crate::metrics::{
+    Buckets, Counter, EnumLabel, Gauge, Histogram, MetricKind, MetricsError, Outcome, Registry,
+    encode_label,
+};
+
+/// Default name of the call counter.
+pub const DEFAULT_CALLS: &str = "function_calls_total";
+/// Default name of the duration histogram.
+pub const DEFAULT_DURATION: &str = "function_call_duration_seconds";
+/// Default name of the in-flight gauge.
+pub const DEFAULT_IN_FLIGHT: &str = "function_calls_in_flight";
+/// Default name of the outcome label.
+pub const DEFAULT_OUTCOME_LABEL: &str = "outcome";
+/// Name of the error-kind label.
+pub const ERROR_KIND_LABEL: &str = "error_kind";
+/// Error kinds a call site keeps before counting new ones as `other`.
+pub const MAX_ERROR_KINDS: usize = 8;
+/// The error kind recorded past [`MAX_ERROR_KINDS`].
+pub const OTHER_ERROR_KIND: &str = "other";
+
+/// A bounded classification of an error, for the `error_kind` label.
+pub trait ErrorKind {
+    /// A short `snake_case` name of this kind of error. Must come from a
+    /// small fixed set: it becomes a label value.
+    fn error_kind(&self) -> &'static str;
+}
+
+/// How a call ended, as the expansion classifies it.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug)]
+pub struct Classified {
+    is_error: bool,
+    kind: Option<&'static str>,
+}
+
+impl Classified {
+    /// An outcome: error or not, with the error's kind if it has one.
+    #[inline]
+    pub fn new(is_error: bool, kind: Option<&'static str>) -> Self {
+        Self { is_error, kind }
+    }
+}
+
+/// Histogram buckets of a call site, as the attribute gave them.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug)]
+pub enum SiteBuckets {
+    /// [`Buckets::latency`].
+    Default,
+    /// A preset function.
+    Preset(fn() -> Buckets),
+    /// A list, checked by the macro.
+    List(&'static [f64]),
+}
+
+/// Everything the macro knows about a call site.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct SiteMeta {
+    pub function: &'static str,
+    pub module: &'static str,
+    pub calls: &'static str,
+    pub duration: &'static str,
+    pub in_flight: Option<&'static str>,
+    pub outcome_label: &'static str,
+    pub labels: &'static [(&'static str, &'static str)],
+    pub buckets: SiteBuckets,
+    pub help: Option<&'static str>,
+    pub registry: fn() -> &'static Registry,
+}
+
+/// The `static` each expansion declares.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct CallSite {
+    meta: SiteMeta,
+    handles: OnceLock<SiteHandles>,
+}
+
+struct SiteHandles {
+    /// Indexed by `Outcome::index()`.
+    outcomes: [Counter; 5],
+    duration: Histogram,
+    in_flight: Option<Gauge>,
+    kinds: [OnceLock<(&'static str, Counter)>; MAX_ERROR_KINDS],
+    other_kind: OnceLock<Counter>,
+    /// Where new error-kind series are registered (None: detached).
+    series: Option<Arc<SiteSeries>>,
+}
+
+impl fmt::Debug for SiteHandles {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SiteHandles").finish_non_exhaustive()
+    }
+}
+
+impl CallSite {
+    /// A call site; `const` so that it can be a `static`.
+    pub const fn new(meta: SiteMeta) -> Self {
+        Self {
+            meta,
+            handles: OnceLock::new(),
+        }
+    }
+
+    #[inline]
+    fn handles(&'static self) -> &'static SiteHandles {
+        self.handles
+            .get_or_init(|| (self.meta.registry)().resolve_call_site(&self.meta))
+    }
+
+    /// Starts a call: resolves the site on its first call, increments the
+    /// in-flight gauge and reads the clock.
+    #[inline]
+    pub fn start(&'static self, is_async: bool) -> CallGuard {
+        let handles = self.handles();
+        if let Some(g) = &handles.in_flight {
+            g.inc();
+        }
+        CallGuard {
+            handles,
+            start: Instant::now(),
+            is_async,
+            done: false,
+        }
+    }
+}
+
+/// Records a call when it finishes, or, if dropped unfinished, as `panic`
+/// (while unwinding, or for a sync call) or `cancelled` (an async call whose
+/// future was dropped).
+#[doc(hidden)]
+#[derive(Debug)]
+#[must_use]
+pub struct CallGuard {
+    handles: &'static SiteHandles,
+    start: Instant,
+    is_async: bool,
+    done: bool,
+}
+
+impl CallGuard {
+    /// Records the call's outcome and duration.
+    #[inline]
+    pub fn finish(mut self, classified: Classified) {
+        self.done = true;
+        let h = self.handles;
+        h.duration.observe_duration(self.start.elapsed());
+        if !classified.is_error {
+            h.outcomes[Outcome::Ok.index()].inc();
+        } else if let Some(kind) = classified.kind {
+            h.error_kind_counter(kind).inc();
+        } else {
+            h.outcomes[Outcome::Error.index()].inc();
+        }
+    }
+}
+
+impl Drop for CallGuard {
+    #[inline]
+    fn drop(&mut self) {
+        let h = self.handles;
+        if !self.done {
+            h.duration.observe_duration(self.start.elapsed());
+            let outcome = if std::thread::panicking() || !self.is_async {
+                Outcome::Panic
+            } else {
+                Outcome::Cancelled
+            };
+            h.outcomes[outcome.index()].inc();
+        }
+        if let Some(g) = &h.in_flight {
+            g.dec();
+        }
+    }
+}
+
+impl SiteHandles {
+    fn detached(buckets: Buckets, in_flight: bool) -> Self {
+        Self {
+            outcomes: Default::default(),
+            duration: Histogram::new(buckets),
+            in_flight: in_flight.then(Gauge::default),
+            kinds: Default::default(),
+            other_kind: OnceLock::new(),
+            series: None,
+        }
+    }
+
+    /// The counter of `kind`: a scan of at most [`MAX_ERROR_KINDS`] slots,
+    /// comparing pointers first; a new kind registers its series once.
+    fn error_kind_counter(&self, kind: &'static str) -> &Counter {
+        for slot in &self.kinds {
+            let (k, counter) = slot.get_or_init(|| (kind, self.new_kind_series(kind)));
+            if std::ptr::eq(*k, kind) || *k == kind {
+                return counter;
+            }
+        }
+        self.other_kind
+            .get_or_init(|| self.new_kind_series(OTHER_ERROR_KIND))
+    }
+
+    fn new_kind_series(&self, kind: &'static str) -> Counter {
+        let counter = Counter::default();
+        if let Some(series) = &self.series {
+            series
+                .kinds
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push((kind, counter.clone()));
+        }
+        counter
+    }
+}
+
+/// The series one call site writes into a calls family.
+pub(crate) struct SiteSeries {
+    meta: &'static SiteMeta,
+    outcomes: [Counter; 5],
+    kinds: RwLock<Vec<(&'static str, Counter)>>,
+}
+
+/// Labels of one series of a call site.
+struct SiteLabels<'a> {
+    meta: &'a SiteMeta,
+    outcome: Option<(&'static str, &'static str)>,
+    kind: Option<&'a str>,
+}
+
+impl EncodeLabelSet for SiteLabels<'_> {
+    fn encode(&self, encoder: &mut LabelSetEncoder<'_>) -> Result<(), fmt::Error> {
+        encode_label(encoder, "function", &self.meta.function)?;
+        encode_label(encoder, "module", &self.meta.module)?;
+        for (name, value) in self.meta.labels {
+            encode_label(encoder, name, value)?;
+        }
+        if let Some((name, value)) = self.outcome {
+            encode_label(encoder, name, &value)?;
+        }
+        if let Some(kind) = self.kind {
+            encode_label(encoder, ERROR_KIND_LABEL, &kind)?;
+        }
+        Ok(())
+    }
+}
+
+/// A family of per-call-site series, shared by every call site that names it.
+pub(crate) struct SiteFamily<S> {
+    kind: MetricKind,
+    sites: RwLock<Vec<S>>,
+}
+
+impl<S> SiteFamily<S> {
+    pub(crate) fn new(kind: MetricKind) -> Self {
+        Self {
+            kind,
+            sites: RwLock::new(Vec::new()),
+        }
+    }
+
+    fn push(&self, site: S) {
+        self.sites
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(site);
+    }
+}
+
+impl<S> fmt::Debug for SiteFamily<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SiteFamily")
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Calls families hold every outcome of every site.
+pub(crate) type CallsFamily = SiteFamily<Arc<SiteSeries>>;
+/// Duration families hold a histogram per site.
+pub(crate) type DurationFamily = SiteFamily<(&'static SiteMeta, Histogram)>;
+/// In-flight families hold a gauge per site.
+pub(crate) type InFlightFamily = SiteFamily<(&'static SiteMeta, Gauge)>;
+
+impl EncodeMetric for CallsFamily {
+    fn encode(&self, mut encoder: MetricEncoder<'_>) -> Result<(), fmt::Error> {
+        let sites = self.sites.read().unwrap_or_else(PoisonError::into_inner);
+        for site in sites.iter() {
+            for outcome in Outcome::VALUES {
+                let counter = &site.outcomes[outcome.index()];
+                // `timeout` is not an outcome `#[instrumented]` records itself.
+                if *outcome == Outcome::Timeout && counter.get() == 0 {
+                    continue;
+                }
+                let labels = SiteLabels {
+                    meta: site.meta,
+                    outcome: Some((site.meta.outcome_label, outcome.as_str())),
+                    kind: None,
+                };
+                counter.encode(encoder.encode_family(&labels)?)?;
+            }
+            let kinds = site.kinds.read().unwrap_or_else(PoisonError::into_inner);
+            for (kind, counter) in kinds.iter() {
+                let labels = SiteLabels {
+                    meta: site.meta,
+                    outcome: Some((site.meta.outcome_label, Outcome::Error.as_str())),
+                    kind: Some(kind),
+                };
+                counter.encode(encoder.encode_family(&labels)?)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn metric_type(&self) -> MetricType {
+        MetricType::Counter
+    }
+}
+
+macro_rules! encode_simple_site_family {
+    ($ty:ty, $metric_type:expr) => {
+        impl EncodeMetric for $ty {
+            fn encode(&self, mut encoder: MetricEncoder<'_>) -> Result<(), fmt::Error> {
+                let sites = self.sites.read().unwrap_or_else(PoisonError::into_inner);
+                for (meta, metric) in sites.iter() {
+                    let labels = SiteLabels {
+                        meta,
+                        outcome: None,
+                        kind: None,
+                    };
+                    metric.encode(encoder.encode_family(&labels)?)?;
+                }
+                Ok(())
+            }
+
+            fn metric_type(&self) -> MetricType {
+                $metric_type
+            }
+        }
+    };
+}
+
+encode_simple_site_family!(DurationFamily, MetricType::Histogram);
+encode_simple_site_family!(InFlightFamily, MetricType::Gauge);
+
+/// The label names a call site writes, for the registry's checks.
+fn site_label_names(meta: &SiteMeta, with_outcome: bool) -> Vec<&'static str> {
+    let mut names = vec!["function", "module"];
+    names.extend(meta.labels.iter().map(|(n, _)| *n));
+    if with_outcome {
+        names.push(meta.outcome_label);
+    }
+    names
+}
+
+impl Registry {
+    /// Resolves a call site: registers its families on first use, adds the
+    /// site's series, and returns the handles. Never fails: on an error the
+    /// handles are detached (they count, nothing exports them).
+    fn resolve_call_site(&self, meta: &'static SiteMeta) -> SiteHandles {
+        let buckets = match meta.buckets {
+            SiteBuckets::Default => Buckets::latency(),
+            SiteBuckets::Preset(f) => f(),
+            SiteBuckets::List(list) => {
+                Buckets::new(list.iter().copied()).unwrap_or_else(|_| Buckets::latency())
+            }
+        };
+        let mut handles = SiteHandles::detached(buckets.clone(), meta.in_flight.is_some());
+        let help = meta
+            .help
+            .unwrap_or("Calls of instrumented functions, by outcome");
+
+        let result = (|| -> Result<(), MetricsError> {
+            let calls: Arc<CallsFamily> = self.site_family(
+                meta.calls,
+                help,
+                MetricKind::Counter,
+                &site_label_names(meta, true),
+            )?;
+            let duration: Arc<DurationFamily> = self.site_family(
+                meta.duration,
+                "Duration of instrumented function calls, every outcome included",
+                MetricKind::Histogram,
+                &site_label_names(meta, false),
+            )?;
+            let in_flight: Option<Arc<InFlightFamily>> = match meta.in_flight {
+                Some(name) => Some(self.site_family(
+                    name,
+                    "Calls of instrumented functions in progress",
+                    MetricKind::Gauge,
+                    &site_label_names(meta, false),
+                )?),
+                None => None,
+            };
+            let series = Arc::new(SiteSeries {
+                meta,
+                outcomes: handles.outcomes.clone(),
+                kinds: RwLock::new(Vec::new()),
+            });
+            calls.push(Arc::clone(&series));
+            duration.push((meta, handles.duration.clone()));
+            if let (Some(family), Some(gauge)) = (in_flight, &handles.in_flight) {
+                family.push((meta, gauge.clone()));
+            }
+            handles.series = Some(series);
+            Ok(())
+        })();
+        if let Err(err) = result {
+            tracing::error!(
+                function = meta.function,
+                module = meta.module,
+                error = %err,
+                "#[instrumented] metrics of this function cannot be exported"
+            );
+            self.record_instrumentation_error(format!("{}::{}: {err}", meta.module, meta.function));
+        }
+        handles
+    }
+}
+
+/// The three family kinds a site family can be, for the registry's map.
+#[derive(Clone, Debug)]
+pub(crate) enum AnySiteFamily {
+    Calls(Arc<CallsFamily>),
+    Duration(Arc<DurationFamily>),
+    InFlight(Arc<InFlightFamily>),
+}
+
+/// Converts between a typed site family and the registry's map entry.
+pub(crate) trait SiteFamilyKind:
+    Sized + EncodeMetric + fmt::Debug + Send + Sync + 'static
+{
+    fn create(kind: MetricKind) -> Self;
+    fn wrap(family: Arc<Self>) -> AnySiteFamily;
+    fn unwrap(any: &AnySiteFamily) -> Option<Arc<Self>>;
+}
+
+impl SiteFamilyKind for CallsFamily {
+    fn create(kind: MetricKind) -> Self {
+        SiteFamily::new(kind)
+    }
+    fn wrap(family: Arc<Self>) -> AnySiteFamily {
+        AnySiteFamily::Calls(family)
+    }
+    fn unwrap(any: &AnySiteFamily) -> Option<Arc<Self>> {
+        match any {
+            AnySiteFamily::Calls(f) => Some(Arc::clone(f)),
+            _ => None,
+        }
+    }
+}
+
+impl SiteFamilyKind for DurationFamily {
+    fn create(kind: MetricKind) -> Self {
+        SiteFamily::new(kind)
+    }
+    fn wrap(family: Arc<Self>) -> AnySiteFamily {
+        AnySiteFamily::Duration(family)
+    }
+    fn unwrap(any: &AnySiteFamily) -> Option<Arc<Self>> {
+        match any {
+            AnySiteFamily::Duration(f) => Some(Arc::clone(f)),
+            _ => None,
+        }
+    }
+}
+
+impl SiteFamilyKind for InFlightFamily {
+    fn create(kind: MetricKind) -> Self {
+        SiteFamily::new(kind)
+    }
+    fn wrap(family: Arc<Self>) -> AnySiteFamily {
+        AnySiteFamily::InFlight(family)
+    }
+    fn unwrap(any: &AnySiteFamily) -> Option<Arc<Self>> {
+        match any {
+            AnySiteFamily::InFlight(f) => Some(Arc::clone(f)),
+            _ => None,
+        }
+    }
+}
+
+/// Runs the body of a sync instrumented function as an `FnOnce`.
+#[doc(hidden)]
+#[inline(always)]
+pub fn call_once<R>(f: impl FnOnce() -> R) -> R {
+    f()
+}
+
+/// Autoref-specialised classification, resolved where the return type is
+/// concrete (in the expansion).
+#[doc(hidden)]
+pub mod classify {
+    use super::ErrorKind;
+
+    /// Wraps the returned value.
+    #[derive(Debug)]
+    pub struct Returned<'a, T: ?Sized>(pub &'a T);
+
+    /// Never constructed: the error type of non-`Result` returns.
+    #[derive(Debug)]
+    pub enum NotAnError {}
+
+    /// `Result`: `Err` is an error.
+    pub trait SplitResult<'a> {
+        /// The error type.
+        type Error: ?Sized;
+        /// `Err(&e)` for an error.
+        fn __alerting_split(&self) -> Result<(), &'a Self::Error>;
+    }
+
+    impl<'a, T, E> SplitResult<'a> for &Returned<'a, Result<T, E>> {
+        type Error = E;
+        #[inline]
+        fn __alerting_split(&self) -> Result<(), &'a E> {
+            match self.0 {
+                Ok(_) => Ok(()),
+                Err(e) => Err(e),
+            }
+        }
+    }
+
+    /// Anything else: not an error.
+    pub trait SplitOther<'a> {
+        /// Never an error.
+        fn __alerting_split(&self) -> Result<(), &'a NotAnError>;
+    }
+
+    impl<'a, T: ?Sized> SplitOther<'a> for Returned<'a, T> {
+        #[inline]
+        fn __alerting_split(&self) -> Result<(), &'a NotAnError> {
+            Ok(())
+        }
+    }
+
+    /// Wraps an error.
+    #[derive(Debug)]
+    pub struct Error<'a, E: ?Sized>(pub &'a E);
+
+    /// An error type implementing [`ErrorKind`].
+    pub trait KindFromTrait {
+        /// Its kind.
+        fn __alerting_kind(&self) -> Option<&'static str>;
+    }
+
+    impl<E: ErrorKind + ?Sized> KindFromTrait for &Error<'_, E> {
+        #[inline]
+        fn __alerting_kind(&self) -> Option<&'static str> {
+            Some(self.0.error_kind())
+        }
+    }
+
+    /// Any other error type: no kind.
+    pub trait KindNone {
+        /// No kind.
+        fn __alerting_kind(&self) -> Option<&'static str>;
+    }
+
+    impl<E: ?Sized> KindNone for Error<'_, E> {
+        #[inline]
+        fn __alerting_kind(&self) -> Option<&'static str> {
+            None
+        }
+    }
+}
+
+impl fmt::Debug for SiteSeries {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SiteSeries")
+            .field("function", &self.meta.function)
+            .finish_non_exhaustive()
+    }
+}
+
+#[allow(dead_code)]
+fn _assert_send_sync() {
+    fn is<T: Send + Sync>() {}
+    is::<CallSite>();
+    is::<CallsFamily>();
+}

@@ -1,0 +1,6 @@
+use alerting_core::instrumented;
+
+#[instrumented(calls = "Bad-Name_total")]
+fn f() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use alerting_core::instrumented;
+
+#[instrumented(labels(function = "other"))]
+fn f() {}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use alerting_core::instrumented;
+
+#[instrumented]
+const fn f() -> u8 {
+    1
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use alerting_core::instrumented;
+
+#[instrumented(labels(chain = "bsc", chain = "sol"))]
+fn f() {}
+
+fn main() {}

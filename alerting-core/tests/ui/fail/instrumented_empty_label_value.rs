@@ -1,0 +1,6 @@
+use alerting_core::instrumented;
+
+#[instrumented(labels(chain = ""))]
+fn f() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use alerting_core::instrumented;
+
+#[instrumented(in_flight = "requests_total")]
+fn f() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use alerting_core::instrumented;
+
+#[instrumented]
+struct S;
+
+fn main() {}

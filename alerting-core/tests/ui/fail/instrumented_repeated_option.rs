@@ -1,0 +1,6 @@
+use alerting_core::instrumented;
+
+#[instrumented(span, span)]
+fn f() {}
+
+fn main() {}

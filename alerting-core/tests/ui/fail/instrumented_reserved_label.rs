@@ -1,0 +1,6 @@
+use alerting_core::instrumented;
+
+#[instrumented(labels(le = "1"))]
+fn f() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use alerting_core::instrumented;
+
+#[instrumented(colour = "red")]
+fn f() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use alerting_core::instrumented;
+
+#[instrumented(buckets = slow)]
+fn f() {}
+
+fn main() {}

@@ -1,0 +1,7 @@
+use alerting_core::instrumented;
+
+#[tokio::main(flavor = "current_thread")]
+#[instrumented(span)]
+async fn main() {
+    tokio::task::yield_now().await;
+}

@@ -1,0 +1,7 @@
+use alerting_core::instrumented;
+
+#[instrumented]
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    tokio::task::yield_now().await;
+}
