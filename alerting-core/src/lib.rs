@@ -45,6 +45,16 @@
 //!   encoding to the Prometheus text format and OpenMetrics.
 //! - [`instrument`]: what [`#[instrumented]`](macro@instrumented) records
 //!   and the [`ErrorKind`](instrument::ErrorKind) trait.
+//! - [`health`]: the [`HealthCheck`](health::HealthCheck) trait, pushed
+//!   component status, the [`HealthRegistry`](health::HealthRegistry) with
+//!   timeouts, cached background refresh, liveness and readiness reports.
+//! - [`shutdown`]: the [`Shutdown`](shutdown::Shutdown) coordinator:
+//!   signals, intake tokens, named in-flight work, closers, a report.
+//! - [`logging`]: `tracing-subscriber` set-up (pretty, compact or JSON with
+//!   span fields; filters; stdout or rotated files; non-blocking writer).
+//! - [`config`]: [`MonitoringConfig`](config::MonitoringConfig), one serde
+//!   configuration for all of the above, from TOML and `ALERTING_…`
+//!   environment variables.
 //!
 //! # Features
 //!
@@ -59,6 +69,11 @@ extern crate self as alerting_core;
 
 pub mod instrument;
 pub mod metrics;
+
+pub mod config;
+pub mod health;
+pub mod logging;
+pub mod shutdown;
 
 #[cfg(feature = "macros")]
 pub use alerting_macros::instrumented;

@@ -1,0 +1,187 @@
+//! JSON lines with span fields at the top level, so `tx_hash`, `token` or
+//! `batch_id` recorded on a span are searchable like event fields.
+
+use std::fmt;
+
+use serde_json::{Number, Value};
+use tracing::field::{Field, Visit};
+use tracing::{Event, Subscriber};
+use tracing_subscriber::fmt::format::{JsonFields, Writer};
+use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormattedFields};
+use tracing_subscriber::registry::LookupSpan;
+
+/// Keys the formatter writes itself; fields with these names are written
+/// as `field.<name>`.
+const RESERVED: &[&str] = &[
+    "timestamp",
+    "level",
+    "target",
+    "message",
+    "span",
+    "spans",
+    "file",
+    "line",
+];
+
+/// One JSON object per event:
+///
+/// ```json
+/// {"timestamp":"2025-11-04T12:00:00.000000Z","level":"INFO","target":"bsc::ws",
+///  "message":"fast path","batch_id":7,"tx_hash":"0x123","token":"0xabc",
+///  "span":"handle_swap","spans":["batch","handle_swap"],"file":"src/ws.rs","line":42}
+/// ```
+///
+/// Fields of the spans the event is in come first (outer spans first, inner
+/// ones overriding them), then the event's own fields, which override both.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct JsonLines;
+
+impl<S> FormatEvent<S, JsonFields> for JsonLines
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, JsonFields>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
+        let meta = event.metadata();
+        let mut timestamp = String::new();
+        SystemTime.format_time(&mut Writer::new(&mut timestamp))?;
+
+        let mut fields = Fields::default();
+        let mut span_names = Vec::new();
+        if let Some(scope) = ctx.event_scope() {
+            for span in scope.from_root() {
+                span_names.push(span.name());
+                let extensions = span.extensions();
+                if let Some(formatted) = extensions.get::<FormattedFields<JsonFields>>()
+                    && let Ok(Value::Object(map)) = serde_json::from_str::<Value>(&formatted.fields)
+                {
+                    for (name, value) in map {
+                        fields.set(name, value);
+                    }
+                }
+            }
+        }
+        let mut message = None;
+        event.record(&mut Visitor {
+            fields: &mut fields,
+            message: &mut message,
+        });
+
+        let mut line = String::with_capacity(256);
+        line.push('{');
+        push(&mut line, "timestamp", &Value::String(timestamp));
+        push(&mut line, "level", &Value::String(meta.level().to_string()));
+        push(
+            &mut line,
+            "target",
+            &Value::String(meta.target().to_owned()),
+        );
+        if let Some(message) = message {
+            push(&mut line, "message", &Value::String(message));
+        }
+        for (name, value) in &fields.0 {
+            if RESERVED.contains(&name.as_str()) {
+                push(&mut line, &format!("field.{name}"), value);
+            } else {
+                push(&mut line, name, value);
+            }
+        }
+        if let Some(last) = span_names.last() {
+            push(&mut line, "span", &Value::String((*last).to_owned()));
+            let names = span_names
+                .iter()
+                .map(|n| Value::String((*n).to_owned()))
+                .collect();
+            push(&mut line, "spans", &Value::Array(names));
+        }
+        if let Some(file) = meta.file() {
+            push(&mut line, "file", &Value::String(file.to_owned()));
+        }
+        if let Some(n) = meta.line() {
+            push(&mut line, "line", &Value::Number(n.into()));
+        }
+        line.push('}');
+        writeln!(writer, "{line}")
+    }
+}
+
+fn push(line: &mut String, key: &str, value: &Value) {
+    if !line.ends_with('{') {
+        line.push(',');
+    }
+    // Serializing a string or a `Value` cannot fail.
+    line.push_str(&serde_json::to_string(key).unwrap_or_default());
+    line.push(':');
+    line.push_str(&serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned()));
+}
+
+/// Fields in first-set order; setting a name again replaces its value.
+#[derive(Default)]
+struct Fields(Vec<(String, Value)>);
+
+impl Fields {
+    fn set(&mut self, name: String, value: Value) {
+        match self.0.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, v)) => *v = value,
+            None => self.0.push((name, value)),
+        }
+    }
+}
+
+struct Visitor<'a> {
+    fields: &'a mut Fields,
+    message: &'a mut Option<String>,
+}
+
+impl Visitor<'_> {
+    fn set(&mut self, field: &Field, value: Value) {
+        let name = field.name();
+        if name == "message" {
+            *self.message = Some(match value {
+                Value::String(s) => s,
+                other => other.to_string(),
+            });
+        } else {
+            let name = name.strip_prefix("r#").unwrap_or(name);
+            self.fields.set(name.to_owned(), value);
+        }
+    }
+}
+
+impl Visit for Visitor<'_> {
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        let value = Number::from_f64(value)
+            .map(Value::Number)
+            .unwrap_or_else(|| Value::String(value.to_string()));
+        self.set(field, value);
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.set(field, Value::Number(value.into()));
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.set(field, Value::Number(value.into()));
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.set(field, Value::Bool(value));
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.set(field, Value::String(value.to_owned()));
+    }
+
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        self.set(field, Value::String(value.to_string()));
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.set(field, Value::String(format!("{value:?}")));
+    }
+}

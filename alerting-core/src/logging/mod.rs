@@ -1,0 +1,327 @@
+//! `tracing-subscriber` set up from configuration.
+//!
+//! [`init`] installs a global subscriber from a
+//! [`LoggingConfig`]:
+//!
+//! - **format**: `pretty`, `compact` or `json` ([`LogFormat`]). JSON is one
+//!   object per line with the fields of the spans an event is in written
+//!   next to the event's own, so a `tx_hash`, `token` or `batch_id` recorded
+//!   once on a span is on every line logged inside it and can be searched
+//!   (`jq 'select(.tx_hash == "0x123")'`):
+//!
+//!   ```json
+//!   {"timestamp":"2025-11-04T12:00:00.000000Z","level":"INFO","target":"bsc_monitor::ws",
+//!    "message":"fast path: API data complete","tx_hash":"0x123","token":"0xabc",
+//!    "span":"handle_swap","spans":["handle_swap"],"file":"src/ws.rs","line":1587}
+//!   ```
+//!
+//!   A field named like one of the keys above (`level`, `span`…) is
+//!   written as `field.<name>`.
+//! - **filter**: `level` for every target, `targets` for particular ones;
+//!   `RUST_LOG`, when set and not empty, replaces both (the usual
+//!   `tracing` habit: the operator's filter wins over the file's).
+//! - **destination**: stdout, or files rotated by time
+//!   ([`LogFileConfig`](crate::config::LogFileConfig)). Lines are written
+//!   by a background thread (tracing-appender's non-blocking writer), so a
+//!   slow disk or terminal never blocks a task; when its buffer
+//!   (128,000 lines) is full, lines are dropped rather than blocking.
+//!
+//! The returned [`LogGuard`] flushes the writer when dropped: keep it in
+//! `main`, or hand it to [`Shutdown::add_log_guard`], which flushes it after
+//! the shutdown report has been logged.
+//!
+//! ```
+//! use alerting_core::config::{LogFormat, LoggingConfig};
+//! use alerting_core::logging::{self, LoggingError};
+//!
+//! let mut config = LoggingConfig::default();
+//! config.format = LogFormat::Json;
+//!
+//! let guard = logging::init(&config)?;
+//! tracing::info!(batch_id = 7, "started");
+//!
+//! // A second call is an error, not a panic.
+//! assert!(matches!(logging::init(&config), Err(LoggingError::AlreadyInitialized)));
+//! drop(guard); // flushes
+//! # Ok::<(), LoggingError>(())
+//! ```
+//!
+//! [`Shutdown::add_log_guard`]: crate::shutdown::Shutdown::add_log_guard
+
+mod json;
+
+use std::fmt;
+use std::io::{self, IsTerminal};
+use std::path::PathBuf;
+
+use tracing::Dispatch;
+use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
+use tracing_appender::rolling::{RollingFileAppender, Rotation};
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::Layer;
+use tracing_subscriber::fmt::format::JsonFields;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+
+use crate::config::{LogFormat, LogRotation, LoggingConfig};
+
+/// Why logging could not be set up.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoggingError {
+    /// A global subscriber (or `log` logger) was already installed: by an
+    /// earlier [`init`], or by something else.
+    #[error("a global tracing subscriber is already set")]
+    AlreadyInitialized,
+    /// A filter that does not parse.
+    #[error("invalid log filter in {origin}: `{value}`: {reason}")]
+    InvalidFilter {
+        /// `RUST_LOG` or `logging configuration`.
+        origin: &'static str,
+        /// The filter text.
+        value: String,
+        /// What the parser said.
+        reason: String,
+    },
+    /// The log directory or file could not be created.
+    #[error("cannot open a log file in `{}`", directory.display())]
+    File {
+        /// The directory.
+        directory: PathBuf,
+        /// Why.
+        #[source]
+        source: tracing_appender::rolling::InitError,
+    },
+}
+
+/// Flushes and stops the background log writer when dropped.
+///
+/// Dropping it blocks (up to about a second) while buffered lines are
+/// written: drop it at the end of `main`, or hand it to
+/// [`Shutdown::add_log_guard`](crate::shutdown::Shutdown::add_log_guard),
+/// which drops it off the runtime's threads. Lines logged after it is
+/// dropped are lost.
+#[must_use = "dropping the guard stops the log writer; keep it until the end of main"]
+pub struct LogGuard {
+    worker: Option<WorkerGuard>,
+}
+
+impl LogGuard {
+    /// Flushes the buffered lines and stops the writer (the same as
+    /// dropping the guard).
+    pub fn flush(self) {
+        drop(self);
+    }
+}
+
+impl fmt::Debug for LogGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LogGuard")
+            .field("active", &self.worker.is_some())
+            .finish()
+    }
+}
+
+/// Installs the global subscriber described by `config` (see the [module
+/// documentation](self)).
+///
+/// # Errors
+///
+/// [`LoggingError::AlreadyInitialized`] on a second call (or if another
+/// global subscriber is set), [`LoggingError::InvalidFilter`] if `RUST_LOG`
+/// does not parse, [`LoggingError::File`] if the log file cannot be created.
+pub fn init(config: &LoggingConfig) -> Result<LogGuard, LoggingError> {
+    LoggingBuilder::new(config).init()
+}
+
+/// Where lines go when not to stdout or a file.
+type Sink = Box<dyn io::Write + Send>;
+
+/// Sets logging up with more control than [`init`]: another writer, a
+/// `RUST_LOG` value given instead of read, or a [`Dispatch`] to install
+/// yourself (in tests, with [`tracing::dispatcher::with_default`]).
+///
+/// ```
+/// use std::io::Write;
+/// use std::sync::{Arc, Mutex};
+/// use alerting_core::config::{LogFormat, LoggingConfig};
+/// use alerting_core::logging::LoggingBuilder;
+///
+/// #[derive(Clone, Default)]
+/// struct Buffer(Arc<Mutex<Vec<u8>>>);
+/// impl Write for Buffer {
+///     fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+///         self.0.lock().unwrap().extend_from_slice(b);
+///         Ok(b.len())
+///     }
+///     fn flush(&mut self) -> std::io::Result<()> { Ok(()) }
+/// }
+///
+/// let mut config = LoggingConfig::default();
+/// config.format = LogFormat::Json;
+/// let buffer = Buffer::default();
+/// let (dispatch, guard) = LoggingBuilder::new(&config)
+///     .writer(buffer.clone())
+///     .rust_log(None) // ignore the environment
+///     .build()?;
+///
+/// tracing::dispatcher::with_default(&dispatch, || {
+///     let span = tracing::info_span!("handle_swap", tx_hash = "0x123");
+///     let _entered = span.enter();
+///     tracing::info!("fast path");
+/// });
+/// guard.flush();
+///
+/// let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+/// assert!(text.contains(r#""tx_hash":"0x123""#));
+/// # Ok::<(), alerting_core::logging::LoggingError>(())
+/// ```
+#[must_use]
+pub struct LoggingBuilder {
+    config: LoggingConfig,
+    sink: Option<Sink>,
+    rust_log: Option<Option<String>>,
+}
+
+impl fmt::Debug for LoggingBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoggingBuilder")
+            .field("config", &self.config)
+            .field("custom_writer", &self.sink.is_some())
+            .field("rust_log", &self.rust_log)
+            .finish()
+    }
+}
+
+impl LoggingBuilder {
+    /// Starts from `config`.
+    pub fn new(config: &LoggingConfig) -> Self {
+        Self {
+            config: config.clone(),
+            sink: None,
+            rust_log: None,
+        }
+    }
+
+    /// Writes lines to `writer` (through the same background thread)
+    /// instead of stdout or the configured file. No colours.
+    pub fn writer(mut self, writer: impl io::Write + Send + 'static) -> Self {
+        self.sink = Some(Box::new(writer));
+        self
+    }
+
+    /// Uses `value` as if it were `RUST_LOG` instead of reading the
+    /// environment; `None` ignores `RUST_LOG`.
+    pub fn rust_log(mut self, value: Option<&str>) -> Self {
+        self.rust_log = Some(value.map(str::to_owned));
+        self
+    }
+
+    /// The subscriber, as a [`Dispatch`], and the guard of its writer.
+    ///
+    /// # Errors
+    ///
+    /// [`LoggingError::InvalidFilter`] or [`LoggingError::File`].
+    pub fn build(self) -> Result<(Dispatch, LogGuard), LoggingError> {
+        let rust_log = match self.rust_log {
+            Some(value) => value,
+            None => std::env::var("RUST_LOG").ok(),
+        };
+        let filter = filter(&self.config, rust_log)?;
+
+        let builder = NonBlockingBuilder::default().thread_name("alerting-log");
+        let (writer, worker, ansi) = match (self.sink, &self.config.file) {
+            (Some(sink), _) => {
+                let (w, g) = builder.finish(sink);
+                (w, g, false)
+            }
+            (None, Some(file)) => {
+                let mut rolling = RollingFileAppender::builder()
+                    .rotation(match file.rotation {
+                        LogRotation::Minutely => Rotation::MINUTELY,
+                        LogRotation::Hourly => Rotation::HOURLY,
+                        LogRotation::Daily => Rotation::DAILY,
+                        LogRotation::Never => Rotation::NEVER,
+                    })
+                    .filename_prefix(file.prefix.clone());
+                if file.max_files > 0 {
+                    rolling = rolling.max_log_files(file.max_files);
+                }
+                let appender =
+                    rolling
+                        .build(&file.directory)
+                        .map_err(|source| LoggingError::File {
+                            directory: file.directory.clone(),
+                            source,
+                        })?;
+                let (w, g) = builder.finish(appender);
+                (w, g, false)
+            }
+            (None, None) => {
+                let ansi = io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+                let (w, g) = builder.finish(io::stdout());
+                (w, g, ansi)
+            }
+        };
+
+        let layer = tracing_subscriber::fmt::layer()
+            .with_writer(writer)
+            .with_ansi(ansi);
+        let layer = match self.config.format {
+            LogFormat::Pretty => layer.pretty().with_filter(filter).boxed(),
+            LogFormat::Compact => layer.compact().with_filter(filter).boxed(),
+            LogFormat::Json => layer
+                .fmt_fields(JsonFields::new())
+                .event_format(json::JsonLines)
+                .with_filter(filter)
+                .boxed(),
+        };
+        let subscriber = tracing_subscriber::registry().with(layer);
+        Ok((
+            Dispatch::new(subscriber),
+            LogGuard {
+                worker: Some(worker),
+            },
+        ))
+    }
+
+    /// Builds and installs the subscriber as the global default (and as the
+    /// `log` crate's logger).
+    ///
+    /// # Errors
+    ///
+    /// As [`init`].
+    pub fn init(self) -> Result<LogGuard, LoggingError> {
+        let (dispatch, guard) = self.build()?;
+        dispatch
+            .try_init()
+            .map_err(|_| LoggingError::AlreadyInitialized)?;
+        Ok(guard)
+    }
+}
+
+fn filter(config: &LoggingConfig, rust_log: Option<String>) -> Result<EnvFilter, LoggingError> {
+    if let Some(value) = rust_log.filter(|v| !v.trim().is_empty()) {
+        return EnvFilter::builder()
+            .parse(&value)
+            .map_err(|e| LoggingError::InvalidFilter {
+                origin: "RUST_LOG",
+                reason: e.to_string(),
+                value,
+            });
+    }
+    let mut directives = config.level.as_str().to_owned();
+    for (target, level) in &config.targets {
+        directives.push(',');
+        directives.push_str(target);
+        directives.push('=');
+        directives.push_str(level.as_str());
+    }
+    EnvFilter::builder()
+        .parse(&directives)
+        .map_err(|e| LoggingError::InvalidFilter {
+            origin: "logging configuration",
+            reason: e.to_string(),
+            value: directives.clone(),
+        })
+}
