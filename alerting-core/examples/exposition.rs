@@ -15,7 +15,7 @@ use std::process::ExitCode;
 
 use alerting_core::metrics::{
     Buckets, Counter, DynamicFamily, Family, FloatGauge, Format, Gauge, Histogram, LabelSet,
-    LabelValue, MetricGroup, MetricsError, Outcome, Registry,
+    LabelValue, MetricGroup, MetricsError, Outcome, Registry, StripedCounter, StripedHistogram,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelValue)]
@@ -82,6 +82,11 @@ struct Metrics {
     api_requests_total: DynamicFamily<Endpoint, Counter>,
     /// Alerts sent since start.
     alerts_sent_total: Counter,
+    /// Messages decoded, counted from every worker thread (striped).
+    decoded_messages_total: Family<Event, StripedCounter>,
+    /// Time to decode one message, from every worker thread (striped).
+    #[metric(buckets = Buckets::fast_latency())]
+    decode_seconds: StripedHistogram,
 }
 
 fn build() -> Result<Registry, MetricsError> {
@@ -148,6 +153,22 @@ fn build() -> Result<Registry, MetricsError> {
         })
         .inc_by(3);
     m.alerts_sent_total.inc();
+    std::thread::scope(|s| {
+        for worker in 0..2u32 {
+            let m = &m;
+            s.spawn(move || {
+                for i in 0..100u32 {
+                    let event_type = if i % 4 == 0 {
+                        EventType::Sync
+                    } else {
+                        EventType::Swap
+                    };
+                    m.decoded_messages_total.get(Event { event_type }).inc();
+                    m.decode_seconds.observe(f64::from(i + worker) * 1e-5);
+                }
+            });
+        }
+    });
     Ok(registry)
 }
 

@@ -71,14 +71,18 @@
 
 use std::fmt;
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
-use std::time::Instant;
 
-use prometheus_client::encoding::{EncodeLabelSet, EncodeMetric, LabelSetEncoder, MetricEncoder};
+use std::sync::atomic::Ordering;
+
+use prometheus_client::encoding::{
+    EncodeLabelSet, EncodeMetric, LabelSetEncoder, MetricEncoder, NoLabelSet,
+};
 use prometheus_client::metrics::MetricType;
 
+use crate::clock;
 use crate::metrics::{
-    Buckets, Counter, EnumLabel, Gauge, Histogram, MetricKind, MetricsError, Outcome, Registry,
-    encode_label,
+    Buckets, Counter, EnumLabel, MetricKind, MetricsError, Outcome, Registry, Stripes,
+    encode_histogram, encode_label, stripe,
 };
 
 /// Default name of the call counter.
@@ -155,11 +159,97 @@ pub struct CallSite {
     handles: OnceLock<SiteHandles>,
 }
 
+/// Cells of a call site's stats row, per stripe.
+const OUTCOMES: usize = 0; // 5 cells, by `Outcome::index()`
+const IN_FLIGHT: usize = 5;
+const SUM_NANOS: usize = 6;
+const BUCKETS: usize = 7; // one per bound, then `+Inf`
+
+/// Everything a call writes, striped so that calls on different cores do
+/// not share cache lines: per stripe, the outcome counts, the in-flight
+/// count, the duration sum (ns) and the bucket counts.
+pub(crate) struct SiteStats {
+    bounds: Buckets,
+    /// The bounds in nanoseconds: a value is in bucket `i` when
+    /// `nanos <= bounds_ns[i]` (exactly the `le` test on seconds).
+    bounds_ns: Box<[u64]>,
+    cells: Stripes,
+}
+
+impl SiteStats {
+    fn new(bounds: Buckets) -> Self {
+        let bounds_ns = bounds
+            .bounds()
+            .iter()
+            .map(|b| {
+                let ns = (b * 1e9).floor();
+                if ns <= 0.0 {
+                    0
+                } else if ns >= u64::MAX as f64 {
+                    u64::MAX
+                } else {
+                    ns as u64
+                }
+            })
+            .collect();
+        let cells = Stripes::new(BUCKETS + bounds.bounds().len() + 1);
+        Self {
+            bounds,
+            bounds_ns,
+            cells,
+        }
+    }
+
+    #[inline]
+    fn record(&self, outcome: Option<Outcome>, nanos: u64) {
+        let stripe = stripe();
+        let bucket = self.bounds_ns.partition_point(|&b| b < nanos);
+        let cells = &self.cells;
+        cells
+            .local(stripe, BUCKETS + bucket)
+            .fetch_add(1, Ordering::Relaxed);
+        cells
+            .local(stripe, SUM_NANOS)
+            .fetch_add(nanos, Ordering::Relaxed);
+        if let Some(outcome) = outcome {
+            cells
+                .local(stripe, OUTCOMES + outcome.index())
+                .fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    #[inline]
+    fn in_flight_add(&self, delta: i64) {
+        // Two's complement: an inc on one stripe and the dec on another
+        // (a task that moved threads) still sum to zero.
+        self.cells
+            .local(stripe(), IN_FLIGHT)
+            .fetch_add(delta as u64, Ordering::Relaxed);
+    }
+
+    fn outcome(&self, outcome: Outcome) -> u64 {
+        self.cells.sum(OUTCOMES + outcome.index())
+    }
+
+    fn in_flight(&self) -> i64 {
+        self.cells.sum(IN_FLIGHT) as i64
+    }
+
+    fn encode_duration(&self, encoder: &mut MetricEncoder<'_>) -> Result<(), fmt::Error> {
+        let n = self.bounds.bounds().len() + 1;
+        let sum = self.cells.sum(SUM_NANOS) as f64 / 1e9;
+        encode_histogram(
+            encoder,
+            self.bounds.bounds(),
+            (0..n).map(|i| self.cells.sum(BUCKETS + i)),
+            sum,
+        )
+    }
+}
+
 struct SiteHandles {
-    /// Indexed by `Outcome::index()`.
-    outcomes: [Counter; 5],
-    duration: Histogram,
-    in_flight: Option<Gauge>,
+    stats: Arc<SiteStats>,
+    in_flight: bool,
     kinds: [OnceLock<(&'static str, Counter)>; MAX_ERROR_KINDS],
     other_kind: OnceLock<Counter>,
     /// Where new error-kind series are registered (None: detached).
@@ -187,17 +277,17 @@ impl CallSite {
             .get_or_init(|| (self.meta.registry)().resolve_call_site(&self.meta))
     }
 
-    /// Starts a call: resolves the site on its first call, increments the
-    /// in-flight gauge and reads the clock.
+    /// Starts a call: resolves the site on its first call, counts it in
+    /// flight and reads the clock.
     #[inline]
     pub fn start(&'static self, is_async: bool) -> CallGuard {
         let handles = self.handles();
-        if let Some(g) = &handles.in_flight {
-            g.inc();
+        if handles.in_flight {
+            handles.stats.in_flight_add(1);
         }
         CallGuard {
             handles,
-            start: Instant::now(),
+            start: clock::now(),
             is_async,
             done: false,
         }
@@ -212,7 +302,7 @@ impl CallSite {
 #[must_use]
 pub struct CallGuard {
     handles: &'static SiteHandles,
-    start: Instant,
+    start: u64,
     is_async: bool,
     done: bool,
 }
@@ -223,13 +313,14 @@ impl CallGuard {
     pub fn finish(mut self, classified: Classified) {
         self.done = true;
         let h = self.handles;
-        h.duration.observe_duration(self.start.elapsed());
+        let nanos = clock::nanos_since(self.start);
         if !classified.is_error {
-            h.outcomes[Outcome::Ok.index()].inc();
+            h.stats.record(Some(Outcome::Ok), nanos);
         } else if let Some(kind) = classified.kind {
+            h.stats.record(None, nanos);
             h.error_kind_counter(kind).inc();
         } else {
-            h.outcomes[Outcome::Error.index()].inc();
+            h.stats.record(Some(Outcome::Error), nanos);
         }
     }
 }
@@ -239,16 +330,16 @@ impl Drop for CallGuard {
     fn drop(&mut self) {
         let h = self.handles;
         if !self.done {
-            h.duration.observe_duration(self.start.elapsed());
             let outcome = if std::thread::panicking() || !self.is_async {
                 Outcome::Panic
             } else {
                 Outcome::Cancelled
             };
-            h.outcomes[outcome.index()].inc();
+            h.stats
+                .record(Some(outcome), clock::nanos_since(self.start));
         }
-        if let Some(g) = &h.in_flight {
-            g.dec();
+        if h.in_flight {
+            h.stats.in_flight_add(-1);
         }
     }
 }
@@ -256,9 +347,8 @@ impl Drop for CallGuard {
 impl SiteHandles {
     fn detached(buckets: Buckets, in_flight: bool) -> Self {
         Self {
-            outcomes: Default::default(),
-            duration: Histogram::new(buckets),
-            in_flight: in_flight.then(Gauge::default),
+            stats: Arc::new(SiteStats::new(buckets)),
+            in_flight,
             kinds: Default::default(),
             other_kind: OnceLock::new(),
             series: None,
@@ -291,10 +381,10 @@ impl SiteHandles {
     }
 }
 
-/// The series one call site writes into a calls family.
+/// What one call site contributes to its families: a view of its stats.
 pub(crate) struct SiteSeries {
     meta: &'static SiteMeta,
-    outcomes: [Counter; 5],
+    stats: Arc<SiteStats>,
     kinds: RwLock<Vec<(&'static str, Counter)>>,
 }
 
@@ -323,20 +413,22 @@ impl EncodeLabelSet for SiteLabels<'_> {
 }
 
 /// A family of per-call-site series, shared by every call site that names it.
-pub(crate) struct SiteFamily<S> {
+pub(crate) struct SiteFamily<W> {
     kind: MetricKind,
-    sites: RwLock<Vec<S>>,
+    sites: RwLock<Vec<Arc<SiteSeries>>>,
+    _writes: std::marker::PhantomData<W>,
 }
 
-impl<S> SiteFamily<S> {
+impl<W> SiteFamily<W> {
     pub(crate) fn new(kind: MetricKind) -> Self {
         Self {
             kind,
             sites: RwLock::new(Vec::new()),
+            _writes: std::marker::PhantomData,
         }
     }
 
-    fn push(&self, site: S) {
+    fn push(&self, site: Arc<SiteSeries>) {
         self.sites
             .write()
             .unwrap_or_else(PoisonError::into_inner)
@@ -344,7 +436,7 @@ impl<S> SiteFamily<S> {
     }
 }
 
-impl<S> fmt::Debug for SiteFamily<S> {
+impl<W> fmt::Debug for SiteFamily<W> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SiteFamily")
             .field("kind", &self.kind)
@@ -352,21 +444,31 @@ impl<S> fmt::Debug for SiteFamily<S> {
     }
 }
 
-/// Calls families hold every outcome of every site.
-pub(crate) type CallsFamily = SiteFamily<Arc<SiteSeries>>;
-/// Duration families hold a histogram per site.
-pub(crate) type DurationFamily = SiteFamily<(&'static SiteMeta, Histogram)>;
-/// In-flight families hold a gauge per site.
-pub(crate) type InFlightFamily = SiteFamily<(&'static SiteMeta, Gauge)>;
+/// Marks what a site family writes from each site's stats.
+#[derive(Debug)]
+pub(crate) enum Calls {}
+/// The duration histogram.
+#[derive(Debug)]
+pub(crate) enum Duration {}
+/// The in-flight gauge.
+#[derive(Debug)]
+pub(crate) enum InFlight {}
+
+/// Calls families write every outcome of every site.
+pub(crate) type CallsFamily = SiteFamily<Calls>;
+/// Duration families write a histogram per site.
+pub(crate) type DurationFamily = SiteFamily<Duration>;
+/// In-flight families write a gauge per site.
+pub(crate) type InFlightFamily = SiteFamily<InFlight>;
 
 impl EncodeMetric for CallsFamily {
     fn encode(&self, mut encoder: MetricEncoder<'_>) -> Result<(), fmt::Error> {
         let sites = self.sites.read().unwrap_or_else(PoisonError::into_inner);
         for site in sites.iter() {
             for outcome in Outcome::VALUES {
-                let counter = &site.outcomes[outcome.index()];
+                let count = site.stats.outcome(*outcome);
                 // `timeout` is not an outcome `#[instrumented]` records itself.
-                if *outcome == Outcome::Timeout && counter.get() == 0 {
+                if *outcome == Outcome::Timeout && count == 0 {
                     continue;
                 }
                 let labels = SiteLabels {
@@ -374,7 +476,9 @@ impl EncodeMetric for CallsFamily {
                     outcome: Some((site.meta.outcome_label, outcome.as_str())),
                     kind: None,
                 };
-                counter.encode(encoder.encode_family(&labels)?)?;
+                encoder
+                    .encode_family(&labels)?
+                    .encode_counter::<NoLabelSet, _, u64>(&count, None)?;
             }
             let kinds = site.kinds.read().unwrap_or_else(PoisonError::into_inner);
             for (kind, counter) in kinds.iter() {
@@ -394,31 +498,46 @@ impl EncodeMetric for CallsFamily {
     }
 }
 
-macro_rules! encode_simple_site_family {
-    ($ty:ty, $metric_type:expr) => {
-        impl EncodeMetric for $ty {
-            fn encode(&self, mut encoder: MetricEncoder<'_>) -> Result<(), fmt::Error> {
-                let sites = self.sites.read().unwrap_or_else(PoisonError::into_inner);
-                for (meta, metric) in sites.iter() {
-                    let labels = SiteLabels {
-                        meta,
-                        outcome: None,
-                        kind: None,
-                    };
-                    metric.encode(encoder.encode_family(&labels)?)?;
-                }
-                Ok(())
-            }
-
-            fn metric_type(&self) -> MetricType {
-                $metric_type
-            }
+impl EncodeMetric for DurationFamily {
+    fn encode(&self, mut encoder: MetricEncoder<'_>) -> Result<(), fmt::Error> {
+        let sites = self.sites.read().unwrap_or_else(PoisonError::into_inner);
+        for site in sites.iter() {
+            let labels = SiteLabels {
+                meta: site.meta,
+                outcome: None,
+                kind: None,
+            };
+            site.stats
+                .encode_duration(&mut encoder.encode_family(&labels)?)?;
         }
-    };
+        Ok(())
+    }
+
+    fn metric_type(&self) -> MetricType {
+        MetricType::Histogram
+    }
 }
 
-encode_simple_site_family!(DurationFamily, MetricType::Histogram);
-encode_simple_site_family!(InFlightFamily, MetricType::Gauge);
+impl EncodeMetric for InFlightFamily {
+    fn encode(&self, mut encoder: MetricEncoder<'_>) -> Result<(), fmt::Error> {
+        let sites = self.sites.read().unwrap_or_else(PoisonError::into_inner);
+        for site in sites.iter() {
+            let labels = SiteLabels {
+                meta: site.meta,
+                outcome: None,
+                kind: None,
+            };
+            encoder
+                .encode_family(&labels)?
+                .encode_gauge(&site.stats.in_flight())?;
+        }
+        Ok(())
+    }
+
+    fn metric_type(&self) -> MetricType {
+        MetricType::Gauge
+    }
+}
 
 /// The label names a call site writes, for the registry's checks.
 fn site_label_names(meta: &SiteMeta, with_outcome: bool) -> Vec<&'static str> {
@@ -442,7 +561,7 @@ impl Registry {
                 Buckets::new(list.iter().copied()).unwrap_or_else(|_| Buckets::latency())
             }
         };
-        let mut handles = SiteHandles::detached(buckets.clone(), meta.in_flight.is_some());
+        let mut handles = SiteHandles::detached(buckets, meta.in_flight.is_some());
         let help = meta
             .help
             .unwrap_or("Calls of instrumented functions, by outcome");
@@ -471,13 +590,13 @@ impl Registry {
             };
             let series = Arc::new(SiteSeries {
                 meta,
-                outcomes: handles.outcomes.clone(),
+                stats: Arc::clone(&handles.stats),
                 kinds: RwLock::new(Vec::new()),
             });
             calls.push(Arc::clone(&series));
-            duration.push((meta, handles.duration.clone()));
-            if let (Some(family), Some(gauge)) = (in_flight, &handles.in_flight) {
-                family.push((meta, gauge.clone()));
+            duration.push(Arc::clone(&series));
+            if let Some(family) = in_flight {
+                family.push(Arc::clone(&series));
             }
             handles.series = Some(series);
             Ok(())

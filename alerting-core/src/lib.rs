@@ -67,6 +67,7 @@
 #[allow(unused_extern_crates)]
 extern crate self as alerting_core;
 
+pub mod clock;
 pub mod instrument;
 pub mod metrics;
 

@@ -6,6 +6,7 @@ use std::cell::Cell;
 
 use alerting_core::metrics::{
     Counter, DynamicFamily, Family, Histogram, LabelSet, LabelValue, Outcome, Registry,
+    StripedCounter, StripedHistogram,
 };
 
 struct Counting;
@@ -60,6 +61,15 @@ fn labelled_increments_and_observations_do_not_allocate() {
     let latency: Family<Labels, Histogram> = r.register("call_seconds", "Latency").unwrap();
     let apis: DynamicFamily<Api, Counter> = r.register("api_calls_total", "API calls").unwrap();
     let dbotx = apis.get_or_create(&Api { api: "dbotx" });
+    let hot: Family<Labels, StripedCounter> = r.register("hot_total", "Hot").unwrap();
+    let hot_latency: Family<Labels, StripedHistogram> =
+        r.register("hot_seconds", "Hot latency").unwrap();
+    // A thread's stripe is assigned on its first record (a thread-local).
+    hot.get(Labels {
+        method: Method::Get,
+        outcome: Outcome::Ok,
+    })
+    .inc();
 
     let n = allocations_during(|| {
         for i in 0..10_000u32 {
@@ -78,6 +88,8 @@ fn labelled_increments_and_observations_do_not_allocate() {
             calls.get(labels).inc();
             latency.get(labels).observe(f64::from(i) * 1e-5);
             dbotx.inc();
+            hot.get(labels).inc();
+            hot_latency.get(labels).observe(f64::from(i) * 1e-5);
         }
     });
     assert_eq!(n, 0, "allocations on the hot path");

@@ -9,26 +9,22 @@ use std::process::{Command, Stdio};
 
 use std::io::Write;
 
-/// The example binary, built by `cargo test` next to the test binaries, or
-/// built here if it is not there (e.g. under a filtered run).
+/// The example binary, built (or found up to date) by cargo first, so a
+/// filtered run (`cargo test --test promtool`) never runs a stale one.
 fn example_binary(name: &str) -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["build", "-q", "-p", "alerting-core", "--example", name])
+        .status()
+        .expect("run cargo build");
+    assert!(status.success(), "building example {name} failed");
     let exe = std::env::current_exe().expect("test binary path");
     // target/<profile>/deps/<test> → target/<profile>/examples/<name>
-    let dir = exe
-        .parent()
+    exe.parent()
         .and_then(|p| p.parent())
         .expect("target dir")
-        .join("examples");
-    let path = dir.join(name);
-    if !path.exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "-q", "-p", "alerting-core", "--example", name])
-            .status()
-            .expect("run cargo build");
-        assert!(status.success(), "building example {name} failed");
-    }
-    path
+        .join("examples")
+        .join(name)
 }
 
 pub fn run_example(name: &str, args: &[&str]) -> String {
@@ -78,6 +74,8 @@ fn exposition_example_passes_promtool() {
         r#"token="__overflow__""#,
         r#"alerting_series_overflow_total{service="exposition-example","#,
         "process_resident_memory_bytes",
+        r#"decoded_messages_total{service="exposition-example",version="0.1.0",event_type="swap"} 150"#,
+        r#"decode_seconds_count{service="exposition-example",version="0.1.0"} 200"#,
     ] {
         assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
     }

@@ -3,6 +3,8 @@
 //! - [`Registry`]: where metrics are registered, with an optional namespace,
 //!   constant labels, and the naming rules checked at registration.
 //! - [`Counter`], [`Gauge`], [`FloatGauge`], [`Histogram`]: single series.
+//! - [`StripedCounter`], [`StripedHistogram`]: the same for hot series
+//!   written from many cores, without cache-line contention.
 //! - [`Family`]: one series per value of a [`FixedLabelSet`] (enums,
 //!   `bool`), a dense table resolved by index.
 //! - [`DynamicFamily`]: one series per label set from the outside world,
@@ -48,6 +50,7 @@ mod naming;
 mod outcome;
 mod process;
 mod registry;
+mod striped;
 
 use std::fmt;
 
@@ -58,6 +61,8 @@ pub use labels::{EnumLabel, FixedLabelSet, LabelSet};
 pub use outcome::Outcome;
 pub use process::ProcessCollector;
 pub use registry::{Format, Registry, RegistryBuilder};
+pub use striped::{STRIPES, StripedCounter, StripedHistogram};
+pub(crate) use striped::{Stripes, encode_histogram, stripe};
 
 #[cfg(feature = "macros")]
 pub use alerting_macros::{LabelSet, LabelValue, MetricGroup};
@@ -190,7 +195,7 @@ impl BuildContext<'_> {
     pub(crate) fn overflow_counter(&mut self) -> Counter {
         (self.overflow)()
     }
-    fn buckets(&self) -> Result<Buckets, MetricsError> {
+    pub(crate) fn buckets(&self) -> Result<Buckets, MetricsError> {
         if let Some(b) = &self.options.buckets {
             return Ok(b.clone());
         }
