@@ -1,58 +1,101 @@
-//! `alerting-axum`: serve an [`alerting_core::metrics::Registry`] from an axum
-//! [`Router`].
+//! `alerting-axum`: make an [`axum`] service observable and safe to stop.
 //!
-//! This crate is thin for now: [`metrics_router`] mounts `GET /metrics` with
-//! content negotiation between the Prometheus text format and OpenMetrics.
-//! Health endpoints, the HTTP metrics layer and serving with graceful
-//! shutdown come next.
+//! Three pieces, each usable on its own:
+//!
+//! - [`Endpoints`]: `GET /metrics` (Prometheus text or OpenMetrics by
+//!   `Accept`, gzip by `Accept-Encoding`), `GET /health` (liveness),
+//!   `GET /ready` (readiness, 200 or 503), `GET /healthz` (the detailed
+//!   report) and a per-check path under each, with the Kubernetes `?verbose`
+//!   and `?exclude=<check>` conventions, optional bearer-token protection of
+//!   the metrics and the detailed report. Mount them on the application's
+//!   router in one call, or serve them on a separate admin listener.
+//! - [`HttpMetricsLayer`]: a tower layer recording
+//!   `http_requests_total{method, route, status}`,
+//!   `http_request_duration_seconds{method, route}`,
+//!   `http_requests_in_flight` and, optionally, body sizes. `route` is the
+//!   matched route template, never the raw path, so a 404 scan cannot create
+//!   series.
+//! - [`serve()`] and [`serve_admin`]: serve a router under the
+//!   [`Shutdown`](alerting_core::shutdown::Shutdown) coordinator: readiness
+//!   goes down, the listener stops accepting, requests in flight finish
+//!   within the deadline (counted in the shutdown report as
+//!   `http_request`), then the closers run.
+//!
+//! # Quick start
 //!
 //! ```
-//! use alerting_core::metrics::{Counter, Registry};
+//! use alerting_axum::{Endpoints, HttpMetricsLayer};
+//! use alerting_core::health::HealthRegistry;
+//! use alerting_core::metrics::Registry;
+//! use alerting_core::shutdown::Shutdown;
+//! use axum::{Router, routing::get};
+//! use tokio::net::TcpListener;
 //!
+//! # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let registry = Registry::new();
-//! let _hits: Counter = registry.register("hits_total", "Hits")?;
-//! let app: axum::Router = alerting_axum::metrics_router(registry);
-//! # let _ = app;
-//! # Ok::<(), alerting_core::metrics::MetricsError>(())
+//! let shutdown = Shutdown::new();
+//! let health = HealthRegistry::builder().shutdown(&shutdown).build()?;
+//!
+//! // The API, with its HTTP metrics (add the layer after the routes).
+//! let api = Router::new()
+//!     .route("/wallets/{id}", get(|| async { "wallet" }))
+//!     .layer(HttpMetricsLayer::new(&registry)?);
+//!
+//! // The admin endpoints on their own port, kept off the public one.
+//! let admin = Endpoints::new().metrics(registry).health(health.clone()).router()?;
+//!
+//! health.start()?;
+//! // Port 0 picks a free port; a service binds its configured address.
+//! let api_listener = TcpListener::bind("127.0.0.1:0").await?;
+//! let admin_listener = TcpListener::bind("127.0.0.1:0").await?;
+//! let api_server = tokio::spawn(alerting_axum::serve(api_listener, api, &shutdown));
+//! let admin_server = tokio::spawn(alerting_axum::serve_admin(admin_listener, admin, &shutdown));
+//!
+//! // On SIGTERM or Ctrl-C (here, at once): /ready answers 503, the API
+//! // stops accepting, requests in flight finish, the closers run.
+//! # shutdown.trigger("doc example");
+//! let report = shutdown.run().await;
+//! println!("{report}");
+//! api_server.await??;
+//! admin_server.await??;
+//! # Ok(()) }
 //! ```
+//!
+//! # Modules
+//!
+//! - [`endpoints`]: the metrics and health endpoints.
+//! - [`http_metrics`]: the HTTP metrics layer.
+//! - [`mod@serve`]: serving under the shutdown coordinator.
 #![deny(missing_docs)]
 
-use alerting_core::metrics::{Format, Registry};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Router, extract::State};
+pub mod endpoints;
+pub mod http_metrics;
+pub mod serve;
 
-/// A router serving `GET /metrics` (and `HEAD`) from `registry`.
+pub use endpoints::{Endpoints, EndpointsError};
+pub use http_metrics::{HttpMetricsError, HttpMetricsLayer};
+pub use serve::{ServeError, serve, serve_admin};
+
+use alerting_core::metrics::Registry;
+use axum::Router;
+
+/// A router serving only `GET /metrics` (and `HEAD`) from `registry`, with
+/// content negotiation and gzip; no health endpoints, no token. A shortcut
+/// for `Endpoints::new().metrics(registry).router()`, which cannot fail
+/// with the default paths.
 ///
-/// The format follows the request's `Accept` header
-/// ([`Format::from_accept`]); the response carries the matching
-/// `Content-Type`.
+/// ```
+/// use alerting_core::metrics::{Counter, Registry};
+///
+/// let registry = Registry::new();
+/// let _hits: Counter = registry.register("hits_total", "Hits")?;
+/// let app: axum::Router = alerting_axum::metrics_router(registry);
+/// # let _ = app;
+/// # Ok::<(), alerting_core::metrics::MetricsError>(())
+/// ```
 pub fn metrics_router<S>(registry: Registry) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
 {
-    Router::new()
-        .route("/metrics", get(serve_metrics))
-        .with_state(registry)
-}
-
-async fn serve_metrics(State(registry): State<Registry>, headers: HeaderMap) -> Response {
-    let format = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .map(Format::from_accept)
-        .unwrap_or_default();
-    let mut body = String::new();
-    match registry.encode(format, &mut body) {
-        Ok(()) => (
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static(format.content_type()),
-            )],
-            body,
-        )
-            .into_response(),
-        Err(err) => (StatusCode::INTERNAL_SERVER_ERROR, err.to_string()).into_response(),
-    }
+    endpoints::metrics_only(registry)
 }
