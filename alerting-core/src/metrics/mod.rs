@@ -149,6 +149,10 @@ impl MetricOptions {
 /// Something [`Registry::register_with`] can create: a series type or a
 /// family of them. Implemented by this module's types; not meant to be
 /// implemented elsewhere (its methods are hidden and may change).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a metric type",
+    note = "register a Counter, Gauge, Histogram, their Striped or Float forms, or a Family/DynamicFamily of them"
+)]
 pub trait Metric:
     prometheus_client::encoding::EncodeMetric + Clone + fmt::Debug + Send + Sync + 'static
 {

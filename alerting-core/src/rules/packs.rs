@@ -1,0 +1,308 @@
+//! Ready-made alerts: the ones the seeds write by hand, as functions that
+//! take the user's own families.
+//!
+//! Each returns an [`AlertRule`] with a name, an expression over the given
+//! metrics, a `for`, a severity, a summary and a description that use the
+//! series' labels. Change any of it with the rule's builder methods
+//! (`.rename(…)`, `.severity(…)`, `.for_duration(…)`, `.runbook_url(…)`).
+//! Selectors may be narrowed first (`metric.select().eq("service", "bsc")`)
+//! so that a rule only watches one service.
+//!
+//! | function | alert | default |
+//! |---|---|---|
+//! | [`high_error_rate`] | `HighErrorRate` | critical, for 5m |
+//! | [`api_error_rate`] | `HighApiErrorRate` | warning, for 5m |
+//! | [`high_latency`], [`high_p95_latency`] | `HighLatency` | warning, for 5m |
+//! | [`message_processing_latency`] | `HighMessageProcessingLatency` | warning, for 5m |
+//! | [`websocket_disconnected`] | `WebSocketDisconnected` | critical, for 5m |
+//! | [`no_data_received`] | `NoDataReceived` | critical, for 5m |
+//! | [`db_pool_near_exhaustion`] | `DatabasePoolNearExhaustion` | critical, for 2m |
+//! | [`redis_errors`] | `RedisErrors` | critical, for 2m |
+//! | [`high_resident_memory`] | `HighMemoryUsage` | warning, for 5m |
+//! | [`scrape_target_down`] | `ScrapeTargetDown` | critical, for 1m |
+//! | [`health_check_down`] | `HealthCheckDown` | critical, for 1m |
+
+use std::time::Duration;
+
+use super::builtin::Instrumented;
+use super::expr::{Expr, Matcher, Selector, error_ratio, histogram_quantile, rate};
+use super::metric::MetricRef;
+use super::rule::{AlertRule, Severity};
+use super::slo::{fmt_seconds, percent};
+use super::{absent, fmt_duration};
+
+const FIVE_MINUTES: Duration = Duration::from_secs(300);
+
+/// `a={{ $labels.a }}, b={{ $labels.b }}` for the labels of a `by`.
+fn where_labels(by: &[&str]) -> String {
+    by.iter()
+        .map(|l| format!("{l}={{{{ $labels.{l} }}}}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn scoped(by: &[&str]) -> String {
+    if by.is_empty() {
+        String::new()
+    } else {
+        format!(" for {}", where_labels(by))
+    }
+}
+
+/// `HighErrorRate`: more than `max_ratio` of the calls of an
+/// `#[instrumented]` function failed (`error`, `panic`, `timeout`) over
+/// 5 minutes, per function.
+pub fn high_error_rate(functions: &Instrumented, max_ratio: f64) -> AlertRule {
+    high_error_rate_of(functions.errors(), functions.finished(), max_ratio)
+}
+
+/// [`high_error_rate`] on narrowed selectors (the same functions'
+/// `errors()` and `finished()` with more matchers).
+pub fn high_error_rate_of(errors: Selector, finished: Selector, max_ratio: f64) -> AlertRule {
+    let by = ["function", "module"];
+    AlertRule::new(
+        "HighErrorRate",
+        error_ratio(errors, finished, FIVE_MINUTES, &by).gt(max_ratio),
+    )
+    .for_duration(FIVE_MINUTES)
+    .severity(Severity::Critical)
+    .summary("High error rate in {{ $labels.function }}")
+    .description(format!(
+        "{{{{ $value | humanizePercentage }}}} of the calls of {{{{ $labels.module }}}}::{{{{ $labels.function }}}} \
+         failed over the last 5 minutes (threshold {}).",
+        percent(max_ratio)
+    ))
+}
+
+fn error_ratio_rule(
+    name: &str,
+    what: &str,
+    counter: Selector,
+    errors: Matcher,
+    by: &[&str],
+    max_ratio: f64,
+) -> AlertRule {
+    let failed = counter.clone().matching(errors);
+    AlertRule::new(
+        name,
+        error_ratio(failed, counter, FIVE_MINUTES, by).gt(max_ratio),
+    )
+    .for_duration(FIVE_MINUTES)
+    .summary(format!("{what} error rate above {}", percent(max_ratio)))
+    .description(format!(
+        "{{{{ $value | humanizePercentage }}}} of {} failed over the last 5 minutes{} \
+         (threshold {}).",
+        what,
+        scoped(by),
+        percent(max_ratio)
+    ))
+}
+
+/// `HighApiErrorRate`: more than `max_ratio` of the requests counted by
+/// `requests` match `errors` (`status="error"`, `status=~"5.."`) over
+/// 5 minutes, per `by` (`api`, `endpoint`, `route`).
+pub fn api_error_rate(
+    requests: impl Into<Selector>,
+    errors: Matcher,
+    by: &[&str],
+    max_ratio: f64,
+) -> AlertRule {
+    error_ratio_rule(
+        "HighApiErrorRate",
+        "API requests",
+        requests.into(),
+        errors,
+        by,
+        max_ratio,
+    )
+}
+
+/// `RedisErrors`: more than `max_ratio` of Redis operations fail
+/// (`result="error"`), per `by`.
+pub fn redis_errors(
+    operations: impl Into<Selector>,
+    errors: Matcher,
+    by: &[&str],
+    max_ratio: f64,
+) -> AlertRule {
+    error_ratio_rule(
+        "RedisErrors",
+        "Redis operations",
+        operations.into(),
+        errors,
+        by,
+        max_ratio,
+    )
+    .for_duration(Duration::from_secs(120))
+    .severity(Severity::Critical)
+}
+
+/// `HighLatency`: the `quantile` (0.95) of a histogram over 5 minutes is
+/// above `max`, per `by`.
+pub fn high_latency(
+    histogram: impl Into<Selector>,
+    quantile: f64,
+    by: &[&str],
+    max: Duration,
+) -> AlertRule {
+    let q = format!("p{}", super::fmt_number(quantile * 100.0));
+    AlertRule::new(
+        "HighLatency",
+        histogram_quantile(quantile, histogram, FIVE_MINUTES, by).gt(max.as_secs_f64()),
+    )
+    .for_duration(FIVE_MINUTES)
+    .summary(format!("{q} latency above {}", fmt_seconds(max)))
+    .description(format!(
+        "The {q} latency over the last 5 minutes is {{{{ $value | humanizeDuration }}}}{} \
+         (threshold {}).",
+        scoped(by),
+        fmt_seconds(max)
+    ))
+}
+
+/// [`high_latency`] at the 95th percentile.
+pub fn high_p95_latency(histogram: impl Into<Selector>, by: &[&str], max: Duration) -> AlertRule {
+    high_latency(histogram, 0.95, by, max)
+}
+
+/// `HighMessageProcessingLatency`: the p95 time to process a message over
+/// 5 minutes is above `max`, per `by` (`event_type`).
+pub fn message_processing_latency(
+    histogram: impl Into<Selector>,
+    by: &[&str],
+    max: Duration,
+) -> AlertRule {
+    high_latency(histogram, 0.95, by, max)
+        .rename("HighMessageProcessingLatency")
+        .summary(format!("Message processing p95 above {}", fmt_seconds(max)))
+        .description(format!(
+            "95% of messages took up to {{{{ $value | humanizeDuration }}}} to process over the \
+             last 5 minutes{} (threshold {}).",
+            scoped(by),
+            fmt_seconds(max)
+        ))
+}
+
+/// `WebSocketDisconnected`: a gauge of open connections has been 0 for
+/// 5 minutes, per `by` (`batch_id`), or per series when `by` is empty.
+pub fn websocket_disconnected(connections: impl Into<Selector>, by: &[&str]) -> AlertRule {
+    let current: Expr = Expr::from(connections.into());
+    let expr = if by.is_empty() {
+        current
+    } else {
+        current.sum_by(by)
+    };
+    AlertRule::new("WebSocketDisconnected", expr.lt(1.0))
+        .for_duration(FIVE_MINUTES)
+        .severity(Severity::Critical)
+        .summary(format!("WebSocket disconnected{}", scoped(by)))
+        .description(format!(
+            "No WebSocket connection has been open for 5 minutes{}. Events are not being received.",
+            scoped(by)
+        ))
+}
+
+/// `NoDataReceived`: a counter of received messages has not moved over
+/// `window`, per `by`; with an empty `by`, also when the counter has no
+/// series at all (the service never registered it, or is not scraped).
+pub fn no_data_received(messages: impl Into<Selector>, by: &[&str], window: Duration) -> AlertRule {
+    let sel = messages.into();
+    let moved = rate(sel.clone(), window);
+    let expr = if by.is_empty() {
+        moved.sum().equal(0.0).or(absent(sel))
+    } else {
+        moved.sum_by(by).equal(0.0)
+    };
+    let w = fmt_duration(window).unwrap_or_default();
+    AlertRule::new("NoDataReceived", expr)
+        .for_duration(FIVE_MINUTES)
+        .severity(Severity::Critical)
+        .summary(format!("No data received for {w}{}", scoped(by)))
+        .description(format!(
+            "Nothing was received over the last {w}{}: the stream may be stuck or the network down.",
+            scoped(by)
+        ))
+}
+
+/// `DatabasePoolNearExhaustion`: connections in use reach `max_ratio` of
+/// the pool size (a number, or a gauge with the same labels).
+pub fn db_pool_near_exhaustion(
+    in_use: impl Into<Selector>,
+    pool_size: impl Into<Expr>,
+    max_ratio: f64,
+) -> AlertRule {
+    let expr = (Expr::from(in_use.into()) / pool_size).ge(max_ratio);
+    AlertRule::new("DatabasePoolNearExhaustion", expr)
+        .for_duration(Duration::from_secs(120))
+        .severity(Severity::Critical)
+        .summary("Database connection pool near exhaustion")
+        .description(format!(
+            "{{{{ $value | humanizePercentage }}}} of the database pool is in use on \
+             {{{{ $labels.instance }}}} (threshold {}); queries will soon wait for a connection.",
+            percent(max_ratio)
+        ))
+}
+
+/// `HighMemoryUsage`: resident memory (`process_resident_memory_bytes`,
+/// see [`builtin::process_resident_memory_bytes`](super::builtin::process_resident_memory_bytes))
+/// above `max_bytes` for 5 minutes.
+pub fn high_resident_memory(resident: impl Into<Selector>, max_bytes: f64) -> AlertRule {
+    AlertRule::new("HighMemoryUsage", Expr::from(resident.into()).gt(max_bytes))
+        .for_duration(FIVE_MINUTES)
+        .summary("High memory usage on {{ $labels.instance }}")
+        .description(format!(
+            "Resident memory is {{{{ $value | humanize1024 }}}}B on {{{{ $labels.instance }}}} \
+         (threshold {}).",
+            bytes(max_bytes)
+        ))
+}
+
+/// `ScrapeTargetDown`: Prometheus could not scrape the target for a
+/// minute (`up == 0`, see [`builtin::up`](super::builtin::up); narrow it
+/// to the service's job).
+pub fn scrape_target_down(up: impl Into<Selector>) -> AlertRule {
+    AlertRule::new("ScrapeTargetDown", Expr::from(up.into()).equal(0.0))
+        .for_duration(Duration::from_secs(60))
+        .severity(Severity::Critical)
+        .summary("{{ $labels.job }} target {{ $labels.instance }} is down")
+        .description(
+            "Prometheus has failed to scrape {{ $labels.instance }} (job {{ $labels.job }}) \
+             for a minute: the service is down or unreachable, and its other alerts cannot fire.",
+        )
+}
+
+/// `HealthCheckDown`: a health check reported down
+/// (`health_check_status == 0`) for a minute.
+pub fn health_check_down(status: &MetricRef) -> AlertRule {
+    health_check_down_of(status.select())
+}
+
+/// [`health_check_down`] on a narrowed selector.
+pub fn health_check_down_of(status: Selector) -> AlertRule {
+    AlertRule::new("HealthCheckDown", Expr::from(status).equal(0.0))
+        .for_duration(Duration::from_secs(60))
+        .severity(Severity::Critical)
+        .summary("Health check {{ $labels.check }} is down")
+        .description(
+            "The health check {{ $labels.check }} has reported down on {{ $labels.instance }} \
+             for a minute.",
+        )
+}
+
+/// `1e9` → `1 GB`, `1073741824` → `1 GiB`.
+fn bytes(n: f64) -> String {
+    const UNITS: [(&str, f64); 6] = [
+        ("TiB", 1_099_511_627_776.0),
+        ("GiB", 1_073_741_824.0),
+        ("MiB", 1_048_576.0),
+        ("TB", 1e12),
+        ("GB", 1e9),
+        ("MB", 1e6),
+    ];
+    for (unit, size) in UNITS {
+        if n >= size && (n / size).fract() == 0.0 {
+            return format!("{} {unit}", super::fmt_number(n / size));
+        }
+    }
+    format!("{} bytes", super::fmt_number(n))
+}

@@ -1,0 +1,585 @@
+//! Service level objectives: recording rules and multi-window,
+//! multi-burn-rate alerts.
+
+use std::time::Duration;
+
+use super::builtin::Instrumented;
+use super::expr::{Expr, Matcher, Selector, avg_over_time, fmt_duration, fmt_number, rate};
+use super::metric::MetricRef;
+use super::rule::{AlertRule, RecordingRule, RuleGroup, Severity};
+use super::{RulesError, le_values};
+
+/// What counts as a bad event, and out of what.
+#[derive(Clone, Debug)]
+pub struct Sli {
+    kind: SliKind,
+    what: String,
+}
+
+#[derive(Clone, Debug)]
+enum SliKind {
+    /// Bad events / all events, two counters.
+    Ratio { errors: Selector, total: Selector },
+    /// Events slower than `threshold` / all events, one histogram.
+    Latency { histogram: Selector, threshold: f64 },
+}
+
+impl Sli {
+    /// Errors out of all events, from two counter selectors (often the same
+    /// counter, with and without a matcher on its result label).
+    pub fn error_ratio(errors: impl Into<Selector>, total: impl Into<Selector>) -> Self {
+        let errors = errors.into();
+        let what = format!("errors of `{}`", errors.sample_name());
+        Self {
+            kind: SliKind::Ratio {
+                errors,
+                total: total.into(),
+            },
+            what,
+        }
+    }
+
+    /// Calls of an `#[instrumented]` function that failed (`error`,
+    /// `panic`, `timeout`) out of those that finished (`cancelled` left
+    /// out).
+    pub fn instrumented(functions: &Instrumented, function: &str) -> Self {
+        Self {
+            kind: SliKind::Ratio {
+                errors: functions.errors().eq("function", function),
+                total: functions.finished().eq("function", function),
+            },
+            what: format!("calls of `{function}` that failed"),
+        }
+    }
+
+    /// Requests to an HTTP route answered with a 5xx status, out of all
+    /// requests to it (`http_requests_total{method, route, status}`).
+    pub fn http_route(requests: &MetricRef, route: &str) -> Self {
+        Self {
+            kind: SliKind::Ratio {
+                errors: requests.select().eq("route", route).re("status", "5.."),
+                total: requests.select().eq("route", route),
+            },
+            what: format!("requests to `{route}` answered with 5xx"),
+        }
+    }
+
+    /// Events slower than `threshold` out of all events of a histogram.
+    /// The threshold must be one of its bucket bounds (checked when the
+    /// bounds are known).
+    pub fn latency(histogram: impl Into<Selector>, threshold: Duration) -> Self {
+        let histogram = histogram.into();
+        let what = format!(
+            "`{}` events slower than {}",
+            histogram.metric().name(),
+            fmt_seconds(threshold)
+        );
+        Self {
+            kind: SliKind::Latency {
+                histogram,
+                threshold: threshold.as_secs_f64(),
+            },
+            what,
+        }
+    }
+
+    /// Calls of an `#[instrumented]` function slower than `threshold`.
+    pub fn instrumented_latency(
+        functions: &Instrumented,
+        function: &str,
+        threshold: Duration,
+    ) -> Self {
+        let mut sli = Self::latency(
+            functions.duration().select().eq("function", function),
+            threshold,
+        );
+        sli.what = format!(
+            "calls of `{function}` slower than {}",
+            fmt_seconds(threshold)
+        );
+        sli
+    }
+
+    /// Requests to an HTTP route slower than `threshold`
+    /// (`http_request_duration_seconds{method, route}`).
+    pub fn http_route_latency(duration: &MetricRef, route: &str, threshold: Duration) -> Self {
+        let mut sli = Self::latency(duration.select().eq("route", route), threshold);
+        sli.what = format!(
+            "requests to `{route}` slower than {}",
+            fmt_seconds(threshold)
+        );
+        sli
+    }
+
+    /// Adds a matcher to every selector (`service="bsc-monitor"`, a job).
+    #[must_use]
+    pub fn matching(mut self, matcher: Matcher) -> Self {
+        self.kind = match self.kind {
+            SliKind::Ratio { errors, total } => SliKind::Ratio {
+                errors: errors.matching(matcher.clone()),
+                total: total.matching(matcher),
+            },
+            SliKind::Latency {
+                histogram,
+                threshold,
+            } => SliKind::Latency {
+                histogram: histogram.matching(matcher),
+                threshold,
+            },
+        };
+        self
+    }
+
+    /// What a bad event is, in words (used in annotations).
+    pub fn describe(&self) -> &str {
+        &self.what
+    }
+
+    /// The error ratio over `window`, one series without labels.
+    fn ratio(&self, window: Duration) -> Expr {
+        match &self.kind {
+            SliKind::Ratio { errors, total } => {
+                // `or vector(0)`: a counter of errors that has no series yet
+                // (no 5xx so far) means no errors, not no data.
+                rate(errors.clone(), window).sum().or(Expr::vector(0.0))
+                    / rate(total.clone(), window).sum()
+            }
+            SliKind::Latency {
+                histogram,
+                threshold,
+            } => {
+                let values = le_values(*threshold);
+                let fast = if values.len() == 1 {
+                    histogram.clone().bucket().eq("le", &values[0])
+                } else {
+                    let alternatives: Vec<String> =
+                        values.iter().map(|v| v.replace('.', "\\.")).collect();
+                    histogram.clone().bucket().re("le", &alternatives.join("|"))
+                };
+                let all = rate(histogram.clone().count(), window).sum();
+                (all.clone() - rate(fast, window).sum()) / all
+            }
+        }
+    }
+}
+
+/// One pair of windows of a multi-window, multi-burn-rate alert: it fires
+/// when the error ratio over both the long and the short window exceeds
+/// `factor` times the error budget. The long window makes it significant,
+/// the short one makes it stop soon after the errors stop.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BurnWindow {
+    long: Duration,
+    short: Duration,
+    factor: f64,
+    severity: Severity,
+    for_duration: Option<Duration>,
+}
+
+impl BurnWindow {
+    /// A window pair.
+    pub fn new(long: Duration, short: Duration, factor: f64, severity: Severity) -> Self {
+        Self {
+            long,
+            short,
+            factor,
+            severity,
+            for_duration: None,
+        }
+    }
+
+    /// A `for` duration on this pair's alert (none by default: the short
+    /// window already filters blips).
+    #[must_use]
+    pub fn for_duration(mut self, duration: Duration) -> Self {
+        self.for_duration = (!duration.is_zero()).then_some(duration);
+        self
+    }
+
+    /// The Google SRE workbook's table for a 30-day objective ("Alerting on
+    /// SLOs", multiwindow, multi-burn-rate alerts): page when 2% of the
+    /// budget burns in 1 h (14.4×) or 5% in 6 h (6×); ticket when 10%
+    /// burns in 1 day (3×) or 10% in 3 days (1×). Short windows are 1/12
+    /// of the long ones.
+    pub fn workbook() -> Vec<BurnWindow> {
+        const MIN: u64 = 60;
+        const HOUR: u64 = 3_600;
+        const DAY: u64 = 86_400;
+        let d = Duration::from_secs;
+        vec![
+            BurnWindow::new(d(HOUR), d(5 * MIN), 14.4, Severity::Critical),
+            BurnWindow::new(d(6 * HOUR), d(30 * MIN), 6.0, Severity::Critical),
+            BurnWindow::new(d(DAY), d(2 * HOUR), 3.0, Severity::Warning),
+            BurnWindow::new(d(3 * DAY), d(6 * HOUR), 1.0, Severity::Warning),
+        ]
+    }
+
+    /// The long window.
+    pub fn long(&self) -> Duration {
+        self.long
+    }
+    /// The short window.
+    pub fn short(&self) -> Duration {
+        self.short
+    }
+    /// The burn-rate factor.
+    pub fn factor(&self) -> f64 {
+        self.factor
+    }
+    /// The severity of its alert.
+    pub fn severity(&self) -> Severity {
+        self.severity
+    }
+}
+
+/// A service level objective: the share of good events over a window
+/// (`0.999` over 30 days), with the recording rules and burn-rate alerts
+/// that watch it, as Sloth and Pyrra generate them.
+///
+/// Generated, for an SLO named `n` (all series labelled `slo="n"`, and
+/// `service` when set):
+///
+/// - `slo:sli_error:ratio_rate<w>`: the error ratio over each window `w`
+///   the alerts use (5m, 30m, 1h, 2h, 6h, 1d, 3d by default), and over the
+///   SLO window (30d, as the average of the shortest one);
+/// - `slo:objective:ratio`, `slo:error_budget:ratio` and
+///   `slo:error_budget_remaining:ratio` (1 = untouched, 0 = spent, below 0
+///   = overspent) for dashboards;
+/// - one alert per [`BurnWindow`], all named `<Name>ErrorBudgetBurn`, told
+///   apart by their `long_window`/`short_window` labels and severity.
+///
+/// ```
+/// use std::time::Duration;
+/// use alerting_core::metrics::Registry;
+/// use alerting_core::rules::{builtin, RuleFile, Sli, Slo};
+///
+/// let registry = Registry::new();
+/// let http = builtin::http_requests(&registry);
+/// let latency = builtin::http_request_duration(&registry);
+/// let availability = Slo::new("checkout", Sli::http_route(&http, "/api/checkout"), 0.999)
+///     .service("shop");
+/// let fast = Slo::new(
+///     "checkout_latency",
+///     Sli::http_route_latency(&latency, "/api/checkout", Duration::from_millis(500)),
+///     0.99,
+/// );
+/// let file = RuleFile::new().groups(availability.rule_groups()?).groups(fast.rule_groups()?);
+/// let yaml = file.to_yaml()?;
+/// assert!(yaml.contains("alert: CheckoutErrorBudgetBurn"));
+/// assert!(yaml.contains(r#"le="0.5""#));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Slo {
+    name: String,
+    sli: Sli,
+    objective: f64,
+    window: Duration,
+    service: Option<String>,
+    alert_name: Option<String>,
+    windows: Vec<BurnWindow>,
+    runbook_url: Option<String>,
+}
+
+impl Slo {
+    /// An objective: `objective` of events good (`0.999`) over 30 days,
+    /// with the workbook's burn-rate windows.
+    pub fn new(name: impl Into<String>, sli: Sli, objective: f64) -> Self {
+        Self {
+            name: name.into(),
+            sli,
+            objective,
+            window: Duration::from_secs(30 * 86_400),
+            service: None,
+            alert_name: None,
+            windows: BurnWindow::workbook(),
+            runbook_url: None,
+        }
+    }
+
+    /// The SLO window (30 days by default). The workbook's factors assume
+    /// 30 days; with another window, give [`burn_windows`](Self::burn_windows)
+    /// to match.
+    #[must_use]
+    pub fn window(mut self, window: Duration) -> Self {
+        self.window = window;
+        self
+    }
+
+    /// A `service` label on every generated series and alert.
+    #[must_use]
+    pub fn service(mut self, service: impl Into<String>) -> Self {
+        self.service = Some(service.into());
+        self
+    }
+
+    /// The alerts' name (default: the SLO's name in `CamelCase` followed by
+    /// `ErrorBudgetBurn`).
+    #[must_use]
+    pub fn alert_name(mut self, name: impl Into<String>) -> Self {
+        self.alert_name = Some(name.into());
+        self
+    }
+
+    /// Replaces the burn-rate windows.
+    #[must_use]
+    pub fn burn_windows(mut self, windows: Vec<BurnWindow>) -> Self {
+        self.windows = windows;
+        self
+    }
+
+    /// A `runbook_url` annotation on the alerts.
+    #[must_use]
+    pub fn runbook_url(mut self, url: impl Into<String>) -> Self {
+        self.runbook_url = Some(url.into());
+        self
+    }
+
+    /// The SLO's name (the `slo` label).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The SLO window (30 days by default).
+    pub fn slo_window(&self) -> Duration {
+        self.window
+    }
+
+    /// What is measured.
+    pub fn sli(&self) -> &Sli {
+        &self.sli
+    }
+
+    /// The objective (`0.999`).
+    pub fn objective(&self) -> f64 {
+        self.objective
+    }
+
+    /// The error budget, `1 - objective`.
+    pub fn error_budget(&self) -> f64 {
+        // Rounded so that 1 - 0.999 prints as 0.001.
+        fmt_number(1.0 - self.objective).parse().unwrap_or(0.0)
+    }
+
+    /// The burn-rate windows.
+    pub fn burn_window_list(&self) -> &[BurnWindow] {
+        &self.windows
+    }
+
+    /// The alerts' name.
+    pub fn alert(&self) -> String {
+        self.alert_name
+            .clone()
+            .unwrap_or_else(|| format!("{}ErrorBudgetBurn", camel_case(&self.name)))
+    }
+
+    /// The recorded error ratio over `window` (one of the burn windows, or
+    /// the SLO window), selected to this SLO.
+    pub fn error_ratio(&self, window: Duration) -> Selector {
+        self.recorded(&ratio_name(window))
+            .select()
+            .eq("slo", &self.name)
+    }
+
+    /// The recorded remaining error budget (1 untouched, 0 spent), selected
+    /// to this SLO.
+    pub fn error_budget_remaining(&self) -> Selector {
+        self.recorded("slo:error_budget_remaining:ratio")
+            .select()
+            .eq("slo", &self.name)
+    }
+
+    fn recorded(&self, name: &str) -> MetricRef {
+        let mut labels = vec!["slo".to_owned()];
+        if self.service.is_some() {
+            labels.push("service".to_owned());
+        }
+        MetricRef::recorded(name.to_owned(), labels, false)
+    }
+
+    fn labelled(&self, rule: RecordingRule) -> RecordingRule {
+        let rule = rule.label("slo", &self.name);
+        match &self.service {
+            Some(s) => rule.label("service", s),
+            None => rule,
+        }
+    }
+
+    fn validate(&self) -> Result<(), RulesError> {
+        if !super::expr::is_label_name(&self.name) {
+            return Err(RulesError::InvalidName {
+                what: "SLO",
+                name: self.name.clone(),
+            });
+        }
+        if !(self.objective > 0.0 && self.objective < 1.0) {
+            return Err(RulesError::InvalidObjective {
+                slo: self.name.clone(),
+                objective: self.objective,
+            });
+        }
+        if fmt_duration(self.window).is_none() {
+            return Err(RulesError::InvalidDuration {
+                context: format!("SLO `{}`: window", self.name),
+                duration: self.window,
+            });
+        }
+        for w in &self.windows {
+            if w.short >= w.long || !(w.factor > 0.0 && w.factor.is_finite()) {
+                return Err(RulesError::InvalidBurnWindow {
+                    slo: self.name.clone(),
+                });
+            }
+        }
+        if let SliKind::Latency {
+            histogram,
+            threshold,
+        } = &self.sli.kind
+            && let Some(bounds) = histogram.metric().bucket_bounds()
+            && !bounds.contains(threshold)
+        {
+            return Err(RulesError::ThresholdNotABucket {
+                slo: self.name.clone(),
+                threshold: *threshold,
+                metric: histogram.metric().name().to_owned(),
+                bounds: bounds
+                    .iter()
+                    .map(|b| fmt_number(*b))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+        Ok(())
+    }
+
+    /// The recording rules: the error ratio over every window, the
+    /// objective, the budget and what remains of it.
+    pub fn recording_rules(&self) -> Result<Vec<RecordingRule>, RulesError> {
+        self.validate()?;
+        let mut windows: Vec<Duration> = self
+            .windows
+            .iter()
+            .flat_map(|w| [w.short, w.long])
+            .collect();
+        windows.sort();
+        windows.dedup();
+        windows.retain(|w| *w != self.window);
+        let mut rules: Vec<RecordingRule> = windows
+            .iter()
+            .map(|w| self.labelled(RecordingRule::new(ratio_name(*w), self.sli.ratio(*w))))
+            .collect();
+        let slo_window = match windows.first() {
+            Some(shortest) => avg_over_time(self.error_ratio(*shortest), self.window),
+            None => self.sli.ratio(self.window),
+        };
+        rules.push(self.labelled(RecordingRule::new(ratio_name(self.window), slo_window)));
+        rules.push(self.labelled(RecordingRule::new(
+            "slo:objective:ratio",
+            Expr::vector(self.objective),
+        )));
+        rules.push(self.labelled(RecordingRule::new(
+            "slo:error_budget:ratio",
+            Expr::vector(self.error_budget()),
+        )));
+        rules.push(self.labelled(RecordingRule::new(
+            "slo:error_budget_remaining:ratio",
+            1.0 - Expr::from(self.error_ratio(self.window)) / self.error_budget(),
+        )));
+        Ok(rules)
+    }
+
+    /// The burn-rate alerts, one per window pair.
+    pub fn alerts(&self) -> Result<Vec<AlertRule>, RulesError> {
+        self.validate()?;
+        let budget = self.error_budget();
+        let name = self.alert();
+        Ok(self
+            .windows
+            .iter()
+            .map(|w| {
+                let threshold = || Expr::number(w.factor) * budget;
+                let expr = Expr::from(self.error_ratio(w.long))
+                    .gt(threshold())
+                    .and(Expr::from(self.error_ratio(w.short)).gt(threshold()));
+                let long = fmt_duration(w.long).unwrap_or_default();
+                let short = fmt_duration(w.short).unwrap_or_default();
+                let exhaustion = Duration::from_secs(
+                    ((self.window.as_secs_f64() / w.factor / 60.0).round() as u64)
+                        .max(1)
+                        .saturating_mul(60),
+                );
+                let mut rule = AlertRule::new(name.clone(), expr)
+                    .severity(w.severity)
+                    .label("long_window", &long)
+                    .label("short_window", &short)
+                    .summary(format!(
+                        "SLO {}: error budget burning {}x faster than sustainable",
+                        self.name,
+                        fmt_number(w.factor)
+                    ))
+                    .description(format!(
+                        "{} are {{{{ $value | humanizePercentage }}}} over the last {long} \
+                         (and over {short}); the objective is {} over {}, a budget of {}. \
+                         At this rate the budget is gone in {}.",
+                        capitalise(self.sli.describe()),
+                        percent(self.objective),
+                        fmt_duration(self.window).unwrap_or_default(),
+                        percent(budget),
+                        fmt_duration(exhaustion).unwrap_or_default(),
+                    ));
+                if let Some(d) = w.for_duration {
+                    rule = rule.for_duration(d);
+                }
+                if let Some(url) = &self.runbook_url {
+                    rule = rule.runbook_url(url);
+                }
+                rule
+            })
+            .collect())
+    }
+
+    /// Two groups: `slo_<name>_recordings` and `slo_<name>_alerts`.
+    pub fn rule_groups(&self) -> Result<Vec<RuleGroup>, RulesError> {
+        Ok(vec![
+            RuleGroup::new(format!("slo_{}_recordings", self.name)).rules(self.recording_rules()?),
+            RuleGroup::new(format!("slo_{}_alerts", self.name)).rules(self.alerts()?),
+        ])
+    }
+}
+
+fn ratio_name(window: Duration) -> String {
+    format!(
+        "slo:sli_error:ratio_rate{}",
+        fmt_duration(window).unwrap_or_else(|| "0s".to_owned())
+    )
+}
+
+fn camel_case(name: &str) -> String {
+    name.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|p| !p.is_empty())
+        .map(capitalise)
+        .collect()
+}
+
+fn capitalise(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(c) => c.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// `0.999` → `99.9%`.
+pub(crate) fn percent(ratio: f64) -> String {
+    format!("{}%", fmt_number(ratio * 100.0))
+}
+
+/// A duration in seconds as a person reads it: `500ms`, `1s`, `2.5s`.
+pub(crate) fn fmt_seconds(d: Duration) -> String {
+    let secs = d.as_secs_f64();
+    if secs < 1.0 {
+        format!("{}ms", fmt_number(secs * 1000.0))
+    } else {
+        format!("{}s", fmt_number(secs))
+    }
+}

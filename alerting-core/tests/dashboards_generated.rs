@@ -1,0 +1,233 @@
+//! The generated Grafana dashboards are valid JSON in the shape Grafana
+//! imports, every panel query parses as PromQL (promtool parses each one
+//! as the expression of a recording rule), and every metric a panel names
+//! is in the monitor's registry.
+
+#[allow(dead_code, unreachable_pub)]
+#[path = "../examples/export.rs"]
+mod export;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+
+use alerting_core::dashboards::SCHEMA_VERSION;
+use alerting_core::metrics::Format;
+use serde_json::Value;
+
+fn dashboards() -> Vec<(String, Value, export::Generated)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/generated");
+    export::monitors()
+        .expect("generate")
+        .into_iter()
+        .map(|m| {
+            let path = dir.join(m.service).join("dashboard.json");
+            let text = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+            let json: Value = serde_json::from_str(&text)
+                .unwrap_or_else(|e| panic!("{} is not valid JSON: {e}", path.display()));
+            (m.service.to_owned(), json, m)
+        })
+        .collect()
+}
+
+/// Every panel, including those inside collapsed rows.
+fn panels(dashboard: &Value) -> Vec<&Value> {
+    let mut out = Vec::new();
+    for p in dashboard["panels"].as_array().expect("panels") {
+        out.push(p);
+        if let Some(children) = p["panels"].as_array() {
+            out.extend(children.iter());
+        }
+    }
+    out
+}
+
+#[test]
+fn dashboards_have_the_shape_grafana_imports() {
+    for (service, d, _) in dashboards() {
+        assert_eq!(d["schemaVersion"], SCHEMA_VERSION, "{service}");
+        assert_eq!(d["uid"], format!("alerting-{service}"));
+        let ds = &d["templating"]["list"][0];
+        assert_eq!(ds["type"], "datasource");
+        assert_eq!(ds["query"], "prometheus");
+        let mut ids = BTreeSet::new();
+        let mut rows = Vec::new();
+        for p in panels(&d) {
+            let id = p["id"].as_u64().expect("panel id");
+            assert!(ids.insert(id), "{service}: panel id {id} twice");
+            let pos = &p["gridPos"];
+            let (x, w) = (pos["x"].as_u64().expect("x"), pos["w"].as_u64().expect("w"));
+            assert!(
+                x + w <= 24,
+                "{service}: panel {} overflows the grid",
+                p["title"]
+            );
+            if p["type"] == "row" {
+                rows.push(p["title"].as_str().expect("row title").to_owned());
+                continue;
+            }
+            assert_eq!(p["datasource"]["uid"], "${datasource}", "{service}");
+            let targets = p["targets"].as_array().expect("targets");
+            assert!(
+                !targets.is_empty(),
+                "{service}: {} has no query",
+                p["title"]
+            );
+            for t in targets {
+                assert!(t["expr"].as_str().is_some_and(|e| !e.is_empty()));
+                assert_eq!(t["datasource"]["uid"], "${datasource}");
+            }
+        }
+        // Overview, a row per instrumented function, health, process.
+        assert_eq!(rows[0], "Overview");
+        let functions = if service == "bsc-monitor" {
+            export::BSC_FUNCTIONS
+        } else {
+            export::SOL_FUNCTIONS
+        };
+        for f in functions {
+            assert!(
+                rows.contains(&format!("fn {f}")),
+                "{service}: no row for {f}"
+            );
+        }
+        for r in ["Health", "Process"] {
+            assert!(rows.iter().any(|x| x == r), "{service}: no {r} row");
+        }
+        assert!(
+            rows.iter().any(|x| x.starts_with("SLO ")),
+            "{service}: no SLO row"
+        );
+    }
+}
+
+#[test]
+fn every_panel_query_parses() {
+    let dir = std::env::temp_dir().join(format!("alerting-dashboards-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    for (service, d, _) in dashboards() {
+        // Each query becomes the expression of a recording rule, which
+        // `promtool check rules` parses with Prometheus' own PromQL parser.
+        let mut yaml = String::from("groups:\n- name: panels\n  rules:\n");
+        let mut count = 0;
+        for p in panels(&d) {
+            for t in p["targets"].as_array().into_iter().flatten() {
+                let expr = t["expr"].as_str().expect("expr");
+                yaml.push_str(&format!(
+                    "  - record: panel:query:{count}\n    expr: {}\n",
+                    serde_json::to_string(expr).expect("quote")
+                ));
+                count += 1;
+            }
+        }
+        assert!(count > 20, "{service}: only {count} queries");
+        let path = dir.join(format!("{service}-panels.yml"));
+        std::fs::write(&path, yaml).expect("write");
+        let out = Command::new("promtool")
+            .args(["check", "rules"])
+            .arg(&path)
+            .output()
+            .expect("cannot run promtool: install Debian's `prometheus` package (.ci/run does)");
+        let report = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.status.success(),
+            "{service}: a panel query does not parse:\n{report}"
+        );
+        assert!(
+            report.contains(&format!("SUCCESS: {count} rules found")),
+            "{report}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn every_metric_a_panel_names_is_in_the_registry() {
+    export::exercise().expect("exercise the monitors");
+    for (service, d, m) in dashboards() {
+        let exposition = m
+            .registry
+            .encode_to_string(Format::Prometheus)
+            .expect("encode");
+        let exposed: BTreeSet<&str> = exposition
+            .lines()
+            .filter_map(|l| l.strip_prefix("# TYPE "))
+            .filter_map(|l| l.split_whitespace().next())
+            .collect();
+        let mut checked = 0;
+        for metric in m.dashboard.metrics() {
+            if !metric.origin().is_exported() {
+                continue;
+            }
+            assert!(
+                exposed.contains(metric.name()),
+                "{service}: a panel names `{}`, which the registry does not expose",
+                metric.name()
+            );
+            checked += 1;
+        }
+        assert!(checked >= 15, "{service}: only {checked} metrics checked");
+        // And the committed JSON names nothing else: every metric in its
+        // queries is one the dashboard value names.
+        let names: BTreeSet<String> = m
+            .dashboard
+            .metrics()
+            .iter()
+            .flat_map(|r| r.sample_names())
+            .collect();
+        for p in panels(&d) {
+            for t in p["targets"].as_array().into_iter().flatten() {
+                let expr = t["expr"].as_str().expect("expr");
+                for word in identifiers(expr) {
+                    // Every selector the generator writes has matchers or a
+                    // range: a metric name is followed by `{` or `[`.
+                    let is_metric =
+                        expr.contains(&format!("{word}{{")) || expr.contains(&format!("{word}["));
+                    if is_metric {
+                        assert!(
+                            names.contains(&word),
+                            "{service}: `{word}` in `{expr}` is not a metric of the dashboard"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Identifier-like words of a PromQL expression outside string literals.
+fn identifiers(expr: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut word = String::new();
+    for c in expr.chars() {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+            continue;
+        }
+        if c == '"' {
+            in_string = true;
+        }
+        if c.is_ascii_alphanumeric() || c == '_' || c == ':' {
+            word.push(c);
+        } else if !word.is_empty() {
+            out.push(std::mem::take(&mut word));
+        }
+    }
+    if !word.is_empty() {
+        out.push(word);
+    }
+    out
+}
