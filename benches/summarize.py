@@ -66,6 +66,47 @@ GROUPS = {
     ),
 }
 
+GROUPS.update({
+    "call_sync": (
+        "prometheus_client_resolved",
+        [
+            ("bare", "bare call"),
+            ("prometheus_client_resolved", "hand-written, prometheus-client resolved handles, std clock (reference)"),
+            ("ours_unstriped_resolved", "hand-written, our compact families resolved, our clock"),
+            ("ours_striped_resolved", "hand-written, our striped families resolved, our clock"),
+            ("instrumented", "`#[instrumented]`"),
+            ("autometrics", "`#[autometrics]` (prometheus-client backend)"),
+            ("metrics_macros", "`metrics` macros (`counter!` + `histogram!`)"),
+        ],
+    ),
+    "call_async": (
+        "bare",
+        [
+            ("bare", "bare `async fn` (reference)"),
+            ("instrumented", "`#[instrumented]`"),
+            ("autometrics", "`#[autometrics]` (prometheus-client backend)"),
+        ],
+    ),
+    "floor": (
+        "bare",
+        [
+            ("bare", "bare call (reference)"),
+            ("two_std_clock_reads", "two `std::time::Instant` reads"),
+            ("two_tsc_reads", "two TSC reads (quanta)"),
+            ("one_atomic_add", "one relaxed atomic add (shared)"),
+            ("clock_counter_histogram_std", "call + 2 std reads + atomic counter + atomic histogram"),
+            ("clock_counter_histogram_tsc", "call + 2 TSC reads + atomic counter + atomic histogram"),
+        ],
+    ),
+    "encode_striped": (
+        "unstriped",
+        [
+            ("unstriped", "10,000 compact series (reference)"),
+            ("striped", "10,000 striped series"),
+        ],
+    ),
+})
+
 SUBGROUP_ORDER = ["1_thread", "2_threads", "10k", "100k"]
 
 
@@ -131,7 +172,8 @@ def print_tables(results):
             print("| contender | median per encode | 95% CI of the median | per series | ratio to prometheus-client |")
             print("| --- | ---: | ---: | ---: | ---: |")
         else:
-            print("| contender | median per op | 95% CI of the median | ratio to prometheus-client resolved |")
+            ref_label = "prometheus-client resolved" if reference == "prometheus_client_resolved" else "the reference row"
+            print(f"| contender | median per op | 95% CI of the median | ratio to {ref_label} |")
             print("| --- | ---: | ---: | ---: |")
         for function, label in rows:
             median, lo, hi, elements, _ = results[group_id][function]
@@ -232,6 +274,72 @@ def print_targets(results):
     print()
 
 
+def print_instrumented_targets(results):
+    """Targets of the #[instrumented] and hot-path issues, when their groups ran."""
+    if not any(g.startswith("call_sync/") for g in results):
+        return
+    print("### Targets: `#[instrumented]` and the hot path\n")
+    print("Overhead = the row's time minus the bare call's time in the same group.\n")
+    print("| target | measured as | value | met? |")
+    print("| --- | --- | ---: | :---: |")
+
+    def m(group, row):
+        return median(results, group, row)
+
+    def overhead(group, row, bare_group=None):
+        x, b = m(group, row), m(bare_group or group, "bare")
+        return None if x is None or b is None else max(x - b, 1e-3)
+
+    def row(target, how, value, ok):
+        if value is None:
+            print(f"| {target} | {how} | not run | – |")
+        else:
+            print(f"| {target} | {how} | {fmt_ratio(value)} | {'yes' if ok(value) else '**no**'} |")
+
+    for kind in ["call_sync", "call_async"]:
+        for threads in ["1_thread", "2_threads"]:
+            g = f"{kind}/{threads}"
+            ours = overhead(g, "instrumented")
+            if kind == "call_sync":
+                hand = overhead(g, "prometheus_client_resolved")
+                row(
+                    f"`#[instrumented]` overhead ≤ 1.3× hand-written resolved prometheus-client ({threads})",
+                    f"overhead ratio in `{g}`",
+                    ours / hand if ours and hand else None,
+                    lambda v: v <= 1.3,
+                )
+            auto = overhead(g, "autometrics")
+            row(
+                f"overhead ≥ 5× (issue 3) / ≥ 10× (issue 9) less than `#[autometrics]` ({kind}, {threads})",
+                f"autometrics overhead / ours in `{g}`",
+                auto / ours if auto and ours else None,
+                lambda v: v >= 10,
+            )
+        one, two = m(f"{kind}/1_thread", "instrumented"), m(f"{kind}/2_threads", "instrumented")
+        row(
+            f"`#[instrumented]` on 2 threads ≤ 1.5× its 1-thread time ({kind})",
+            "2-thread / 1-thread",
+            two / one if one and two else None,
+            lambda v: v <= 1.5,
+        )
+    ours = overhead("call_sync/1_thread", "instrumented")
+    floor = overhead("floor/1_thread", "clock_counter_histogram_tsc")
+    row(
+        "`#[instrumented]` overhead ≤ 1.2× the floor (2 TSC reads + atomic counter + atomic histogram), 1 thread",
+        "overhead ratio",
+        ours / floor if ours and floor else None,
+        lambda v: v <= 1.2,
+    )
+    a, b = m("encode_striped/10k", "striped"), m("encode_striped/10k", "unstriped")
+    row(
+        "encoding 10,000 striped series ≤ 1.5× unstriped",
+        "striped / unstriped",
+        a / b if a and b else None,
+        lambda v: v <= 1.5,
+    )
+    print()
+
+
 SPREAD_COLUMNS = [
     # (heading, group, numerator, denominator or None for a time)
     ("ours get", "counter_inc_2_enum_labels/2_threads", "ours_get", None),
@@ -306,7 +414,9 @@ def main():
     if args.machine:
         print_machine(results)
     print_tables(results)
-    print_targets(results)
+    if any(g.startswith("counter_inc_2_enum_labels/") for g in results):
+        print_targets(results)
+    print_instrumented_targets(results)
     if args.spread:
         print_spread(args.criterion_dir, [b for b in args.spread.split(",") if b])
 

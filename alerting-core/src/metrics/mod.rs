@@ -61,7 +61,7 @@ pub use labels::{EnumLabel, FixedLabelSet, LabelSet};
 pub use outcome::Outcome;
 pub use process::ProcessCollector;
 pub use registry::{Format, Registry, RegistryBuilder};
-pub use striped::{STRIPES, StripedCounter, StripedHistogram};
+pub use striped::{StripedCounter, StripedHistogram, stripes};
 pub(crate) use striped::{Stripes, encode_histogram, stripe};
 
 #[cfg(feature = "macros")]

@@ -4,17 +4,23 @@
 //! One atomic shared by every core makes each update move a cache line
 //! between cores: on this project's 2-core benchmark machine, a shared
 //! counter + histogram costs several times more per call on two threads
-//! than on one. A striped metric keeps [`STRIPES`] copies of its cells, each
-//! copy on its own 128-byte-aligned cache lines; a thread always writes the
-//! copy chosen by its stripe index (assigned round-robin the first time the
-//! thread records anything), and a scrape adds the copies up.
+//! than on one. A striped metric keeps [`stripes()`] copies of its cells,
+//! each copy on its own 128-byte-aligned cache lines; a thread always writes
+//! the copy chosen by its stripe index (assigned round-robin the first time
+//! the thread records anything), and a scrape adds the copies up.
 //!
 //! - Counts are exact: every update is an atomic add on one copy, the sum is
 //!   taken at encode time. Nothing is sampled or lost.
+//! - The number of copies is fixed for the process: the number of CPUs
+//!   (`std::thread::available_parallelism`, which honours cgroup quotas)
+//!   rounded up to a power of two, between 2 and 16. Threads beyond that
+//!   many share copies: still exact, no longer contention-free.
 //! - Memory is fixed per series and does not grow with the number of
-//!   threads: a [`StripedCounter`] is `STRIPES × 128` bytes (1 KiB); a
-//!   [`StripedHistogram`] with `n` buckets is `STRIPES × 128 × ⌈(n + 2) / 16⌉`
-//!   bytes (1 KiB up to 14 buckets).
+//!   threads: a [`StripedCounter`] is `stripes() × 128` bytes (256 B on 2
+//!   CPUs, 2 KiB at most); a [`StripedHistogram`] with `n` buckets is
+//!   `stripes() × 128 × ⌈(n + 2) / 16⌉` bytes (the same, up to 14 buckets).
+//! - A scrape reads every copy: encoding 10,000 striped series costs more
+//!   than 10,000 compact ones (see `docs/benchmarks.md`).
 //! - They encode exactly as [`Counter`](super::Counter) and
 //!   [`Histogram`](super::Histogram) do, so they register, lint and scrape
 //!   the same. Use them for series written from many tasks at once (handler
@@ -44,17 +50,26 @@
 
 use std::cell::Cell;
 use std::fmt;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use prometheus_client::encoding::{EncodeMetric, MetricEncoder, NoLabelSet};
 use prometheus_client::metrics::MetricType;
 
 use super::{Buckets, BuildContext, Metric, MetricKind, MetricsError, Series};
 
-/// Number of copies of a striped metric's cells. Threads beyond this many
-/// share copies (still exact, just not contention-free).
-pub const STRIPES: usize = 8;
+/// Number of copies of a striped metric's cells, fixed at first use: the
+/// number of CPUs rounded up to a power of two, between 2 and 16. Threads
+/// beyond this many share copies (still exact, just not contention-free).
+pub fn stripes() -> usize {
+    static STRIPES: OnceLock<usize> = OnceLock::new();
+    *STRIPES.get_or_init(|| {
+        std::thread::available_parallelism()
+            .map_or(8, std::num::NonZeroUsize::get)
+            .next_power_of_two()
+            .clamp(2, 16)
+    })
+}
 
 const CELLS_PER_LINE: usize = 16;
 
@@ -82,7 +97,7 @@ pub(crate) fn stripe() -> usize {
         if v != usize::MAX {
             v
         } else {
-            let v = NEXT_STRIPE.fetch_add(1, Ordering::Relaxed) % STRIPES;
+            let v = NEXT_STRIPE.fetch_add(1, Ordering::Relaxed) % stripes();
             s.set(v);
             v
         }
@@ -93,13 +108,16 @@ pub(crate) fn stripe() -> usize {
 pub(crate) struct Stripes {
     lines: Box<[Line]>,
     lines_per_stripe: usize,
+    stripes: usize,
 }
 
 impl Stripes {
     pub(crate) fn new(cells: usize) -> Self {
         let lines_per_stripe = cells.div_ceil(CELLS_PER_LINE).max(1);
+        let stripes = stripes();
         Self {
-            lines: (0..STRIPES * lines_per_stripe)
+            stripes,
+            lines: (0..stripes * lines_per_stripe)
                 .map(|_| Line::new())
                 .collect(),
             lines_per_stripe,
@@ -114,20 +132,20 @@ impl Stripes {
 
     /// Cell `i` summed over the stripes (wrapping, as the cells do).
     pub(crate) fn sum(&self, i: usize) -> u64 {
-        (0..STRIPES).fold(0u64, |acc, s| {
+        (0..self.stripes).fold(0u64, |acc, s| {
             acc.wrapping_add(self.local(s, i).load(Ordering::Relaxed))
         })
     }
 
     /// Cell `i` read as `f64` bits in each stripe, summed.
     pub(crate) fn sum_f64(&self, i: usize) -> f64 {
-        (0..STRIPES)
+        (0..self.stripes)
             .map(|s| f64::from_bits(self.local(s, i).load(Ordering::Relaxed)))
             .sum()
     }
 }
 
-/// A counter striped over [`STRIPES`] cache-line-padded cells. Cloning is
+/// A counter striped over [`stripes()`] cache-line-padded cells. Cloning is
 /// cheap; clones share the series.
 #[derive(Clone)]
 pub struct StripedCounter {
@@ -197,7 +215,7 @@ impl Series for StripedCounter {
     }
 }
 
-/// A histogram striped over [`STRIPES`] cache-line-padded rows of cells
+/// A histogram striped over [`stripes()`] cache-line-padded rows of cells
 /// (the sum and a count per bucket). Cloning is cheap; clones share the
 /// series.
 #[derive(Clone)]

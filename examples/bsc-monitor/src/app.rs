@@ -1,0 +1,518 @@
+//! Wiring: the simulator (by default), the clients, the pipeline, health,
+//! the admin endpoints and shutdown.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use alerting_axum::Endpoints;
+use alerting_core::health::{CheckOptions, CheckOutcome, HealthHandle, HealthRegistry, check_fn};
+use alerting_core::metrics::Registry;
+use alerting_core::shutdown::{Shutdown, ShutdownReport, WorkKind};
+use futures_util::StreamExt;
+use serde_json::json;
+use tokio::sync::Semaphore;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::{Config, SIMULATED, secs};
+use crate::cooldown::Cooldown;
+use crate::degraded::NoDataCache;
+use crate::filters::{Layer1, Layer2};
+use crate::metrics::{BscMetrics, Event, EventType, Handled, RpcMethod};
+use crate::pipeline::{Pipeline, Swap};
+use crate::price::PriceClient;
+use crate::rpc::{self, RpcClient};
+use crate::sim::{SimNode, SimPriceApi};
+use crate::sinks::{Sinks, Webhook};
+
+/// The name of the in-flight work kind in the shutdown report.
+pub const WORK_KIND: &str = "ws_message";
+
+/// Start-up failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AppError {
+    /// A metric could not be registered.
+    #[error(transparent)]
+    Metrics(#[from] alerting_core::metrics::MetricsError),
+    /// A health check could not be registered.
+    #[error(transparent)]
+    Health(#[from] alerting_core::health::HealthError),
+    /// The endpoints could not be built.
+    #[error(transparent)]
+    Endpoints(#[from] alerting_axum::EndpointsError),
+    /// An address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The simulator could not start.
+    #[error("cannot start the simulator: {0}")]
+    Simulator(std::io::Error),
+}
+
+/// The embedded simulator, when `node.url = "simulated"`.
+#[derive(Debug)]
+pub struct Simulation {
+    /// The node.
+    pub node: SimNode,
+    /// The price API, when `price_api.url = "simulated"`.
+    pub price: Option<SimPriceApi>,
+}
+
+/// A running monitor.
+#[derive(Debug)]
+pub struct Running {
+    /// Where `/metrics`, `/health` and `/ready` are.
+    pub admin_addr: SocketAddr,
+    /// The node's URL.
+    pub node_url: String,
+    /// The price API's URL.
+    pub price_url: String,
+    /// The metrics.
+    pub metrics: BscMetrics,
+    /// The health registry.
+    pub health: HealthRegistry,
+    /// The simulator, if it runs (shared with the `simulator` closer).
+    pub simulation: Option<Arc<Simulation>>,
+}
+
+/// What happened to the messages, with the shutdown report.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Summary {
+    /// Read from the socket.
+    pub received: u64,
+    /// Processed, alert sent.
+    pub ok: u64,
+    /// Processed, filtered or cooling down.
+    pub filtered: u64,
+    /// Failed.
+    pub error: u64,
+    /// Cut short at the shutdown deadline.
+    pub aborted: u64,
+    /// The shutdown report.
+    pub report: ShutdownReport,
+}
+
+impl Summary {
+    /// Messages read but counted nowhere: 0 unless something is wrong.
+    pub fn unaccounted(&self) -> i64 {
+        self.received as i64 - (self.ok + self.filtered + self.error + self.aborted) as i64
+    }
+
+    fn of(metrics: &BscMetrics, report: ShutdownReport) -> Self {
+        Self {
+            received: metrics.bsc_ws_messages_received_total.get(),
+            ok: metrics.handled_with(Handled::Ok),
+            filtered: metrics.handled_with(Handled::Filtered),
+            error: metrics.handled_with(Handled::Error),
+            aborted: metrics.handled_with(Handled::Aborted),
+            report,
+        }
+    }
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "messages: received={} ok={} filtered={} error={} aborted={} unaccounted={}",
+            self.received,
+            self.ok,
+            self.filtered,
+            self.error,
+            self.aborted,
+            self.unaccounted()
+        )
+    }
+}
+
+/// Starts everything; returns once the endpoints listen. Shutdown (a
+/// signal, or [`Shutdown::trigger`]) stops it; then call [`finish`].
+///
+/// # Errors
+///
+/// [`AppError`] if a part cannot start.
+pub async fn start(
+    config: &Config,
+    registry: &Registry,
+    shutdown: &Shutdown,
+) -> Result<Running, AppError> {
+    let app = &config.app;
+    registry.register_process_collector()?;
+    let metrics: BscMetrics = registry.register_group()?;
+
+    // The simulator (closed last: registered first).
+    let simulation = if app.node.url == SIMULATED {
+        let node = SimNode::start(app.simulator.clone())
+            .await
+            .map_err(AppError::Simulator)?;
+        let price = if app.price_api.url == SIMULATED {
+            Some(
+                SimPriceApi::start(app.simulator.clone())
+                    .await
+                    .map_err(AppError::Simulator)?,
+            )
+        } else {
+            None
+        };
+        Some(Arc::new(Simulation { node, price }))
+    } else {
+        None
+    };
+    if let Some(sim) = &simulation {
+        let sim = Arc::clone(sim);
+        shutdown.add_closer("simulator", async move {
+            sim.node.stop();
+            if let Some(p) = &sim.price {
+                p.stop();
+            }
+        });
+    }
+    let node_url = match &simulation {
+        Some(sim) => sim.node.url(),
+        None => app.node.url.clone(),
+    };
+    let price_url = match simulation.as_ref().and_then(|s| s.price.as_ref()) {
+        Some(p) => p.url(),
+        None if app.price_api.url == SIMULATED => {
+            // A real node with a simulated price API: run the API alone.
+            let p = SimPriceApi::start(app.simulator.clone())
+                .await
+                .map_err(AppError::Simulator)?;
+            let url = p.url();
+            shutdown.add_closer("simulated_price_api", async move { p.stop() });
+            url
+        }
+        None => app.price_api.url.clone(),
+    };
+
+    let health = HealthRegistry::builder()
+        .config(&config.monitoring.health)
+        .version(env!("CARGO_PKG_VERSION"))
+        .shutdown(shutdown)
+        .metrics(registry)
+        .build()?;
+
+    let http = crate::http::client();
+    let rpc = Arc::new(RpcClient::new(
+        node_url.clone(),
+        secs(app.node.rpc_timeout_secs),
+        app.node.rpc_retries,
+        metrics.clone(),
+    ));
+    {
+        let rpc = Arc::clone(&rpc);
+        shutdown.add_closer("rpc_client", async move { rpc.close().await });
+    }
+    let price = PriceClient::new(
+        price_url.clone(),
+        http.clone(),
+        secs(app.price_api.timeout_secs),
+        app.price_api.retries,
+        metrics.clone(),
+    );
+
+    let webhook = if app.sinks.webhook.url.is_empty() {
+        None
+    } else {
+        let handle = health.add_component("webhook_sink", CheckOptions::new().critical(false))?;
+        handle.up();
+        Some(Webhook {
+            url: app.sinks.webhook.url.clone(),
+            chat_id: app.sinks.webhook.chat_id.clone(),
+            timeout: secs(app.sinks.webhook.timeout_secs),
+            client: http.clone(),
+            health: handle,
+        })
+    };
+    let sinks = Sinks::new(app.sinks.log.enabled, webhook, metrics.clone());
+    {
+        let metrics = metrics.clone();
+        shutdown.add_closer("alert_sinks", async move {
+            // Delivery is inline in each message's task, so the drain has
+            // flushed the sinks; this records what they delivered.
+            let sent: u64 = metrics.alerts_sent_total.iter().map(|(_, c)| c.get()).sum();
+            tracing::info!(alerts = sent, "alert sinks flushed");
+        });
+    }
+
+    let pipeline = Arc::new(Pipeline::new(
+        metrics.clone(),
+        Arc::clone(&rpc),
+        price.clone(),
+        Layer1::new(app.filters.layer1.clone()),
+        Layer2::new(app.filters.layer2.clone()),
+        Cooldown::new(&app.cooldown, app.simulator.seed),
+        NoDataCache::new(app.degraded.ttls_secs.iter().map(|s| secs(*s)).collect()),
+        app.degraded.alert_amount_only,
+        sinks,
+    ));
+
+    let ws_health = health.add_component(
+        "bsc_ws",
+        CheckOptions::new().max_silence(secs(app.node.max_silence_secs)),
+    )?;
+    {
+        let rpc = Arc::clone(&rpc);
+        health.add_check(
+            "rpc",
+            CheckOptions::new(),
+            check_fn(move || {
+                let rpc = Arc::clone(&rpc);
+                async move {
+                    match rpc.call_with(RpcMethod::EthBlockNumber, json!([]), 0).await {
+                        Ok(_) => CheckOutcome::up(),
+                        Err(e) => CheckOutcome::down("the node does not answer").with_error(e),
+                    }
+                }
+            }),
+        )?;
+    }
+    {
+        // Not critical: without it, alerts degrade to amount only.
+        let price = price.clone();
+        health.add_check(
+            "price_api",
+            CheckOptions::new().critical(false),
+            check_fn(move || {
+                let price = price.clone();
+                async move {
+                    match price.ping().await {
+                        Ok(()) => CheckOutcome::up(),
+                        Err(e) => CheckOutcome::down("the price API does not answer").with_error(e),
+                    }
+                }
+            }),
+        )?;
+    }
+    health.start()?;
+
+    // In-flight messages: the drain waits for them; at the deadline the
+    // `abort_in_flight` closer (registered last, so it runs first) cuts
+    // them short and they are counted as aborted.
+    let abort = CancellationToken::new();
+    let tracker = TaskTracker::new();
+    {
+        let abort = abort.clone();
+        let tracker = tracker.clone();
+        shutdown.add_closer("abort_in_flight", async move {
+            abort.cancel();
+            tracker.close();
+            tracker.wait().await;
+        });
+    }
+    let intake = Intake {
+        url: node_url.clone(),
+        timeout: secs(app.node.rpc_timeout_secs),
+        backoff: secs(app.node.reconnect_backoff_secs),
+        semaphore: Arc::new(Semaphore::new(app.pipeline.concurrency)),
+        pipeline,
+        metrics: metrics.clone(),
+        health: ws_health,
+        stop: shutdown.child_token(),
+        abort,
+        work: shutdown.work_kind(WORK_KIND),
+        tracker,
+    };
+    tokio::spawn(intake.run());
+
+    let listen = config.monitoring.metrics.listen_addr;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|source| AppError::Bind {
+            addr: listen,
+            source,
+        })?;
+    let admin_addr = listener.local_addr().map_err(|source| AppError::Bind {
+        addr: listen,
+        source,
+    })?;
+    let router = Endpoints::new()
+        .metrics(registry.clone())
+        .metrics_path(config.monitoring.metrics.path.as_str())
+        .health(health.clone())
+        .router()?;
+    let server = alerting_axum::serve_admin(listener, router, shutdown);
+    tokio::spawn(async move {
+        if let Err(e) = server.await {
+            tracing::error!(error = %e, "admin server failed");
+        }
+    });
+
+    Ok(Running {
+        admin_addr,
+        node_url,
+        price_url,
+        metrics,
+        health,
+        simulation,
+    })
+}
+
+/// Waits for the shutdown to finish and sums up the messages.
+pub async fn finish(running: &Running, shutdown: &Shutdown) -> Summary {
+    let report = shutdown.run().await;
+    Summary::of(&running.metrics, report)
+}
+
+struct Intake {
+    url: String,
+    timeout: Duration,
+    backoff: Duration,
+    semaphore: Arc<Semaphore>,
+    pipeline: Arc<Pipeline>,
+    metrics: BscMetrics,
+    health: HealthHandle,
+    stop: CancellationToken,
+    abort: CancellationToken,
+    work: WorkKind,
+    tracker: TaskTracker,
+}
+
+impl Intake {
+    async fn run(self) {
+        let mut backoff = self.backoff;
+        while !self.stop.is_cancelled() {
+            let connected = tokio::select! {
+                _ = self.stop.cancelled() => break,
+                c = rpc::subscribe_swaps(&self.url, self.timeout, &self.metrics) => c,
+            };
+            match connected {
+                Ok((ws, subscription)) => {
+                    tracing::info!(url = %self.url, %subscription, "subscribed to swap logs");
+                    backoff = self.backoff;
+                    self.health.up();
+                    self.metrics.bsc_ws_connections_active.set(1);
+                    let why = self.read(ws).await;
+                    self.metrics.bsc_ws_connections_active.set(0);
+                    if self.stop.is_cancelled() {
+                        break;
+                    }
+                    tracing::warn!(reason = why, "WebSocket disconnected; reconnecting");
+                    self.health.down(format!("disconnected: {why}"));
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, retry_in = ?backoff, "cannot subscribe");
+                    self.health.down(format!("cannot subscribe: {e}"));
+                }
+            }
+            tokio::select! {
+                _ = self.stop.cancelled() => break,
+                _ = tokio::time::sleep(backoff) => {}
+            }
+            backoff = (backoff * 2).min(Duration::from_secs(30));
+        }
+        tracing::info!("intake stopped");
+    }
+
+    /// Reads until the socket closes or intake stops; returns why.
+    async fn read(&self, mut ws: rpc::WsStream) -> &'static str {
+        loop {
+            // A free slot first: when every slot is busy the socket is not
+            // read, and the node sees TCP back-pressure. Nothing is queued
+            // in between, so nothing can be dropped.
+            let permit = tokio::select! {
+                _ = self.stop.cancelled() => return "intake stopped",
+                p = Arc::clone(&self.semaphore).acquire_owned() => match p {
+                    Ok(p) => p,
+                    Err(_) => return "semaphore closed",
+                },
+            };
+            let msg = tokio::select! {
+                _ = self.stop.cancelled() => {
+                    let _ = ws.close(None).await;
+                    return "intake stopped";
+                }
+                msg = ws.next() => msg,
+            };
+            let text = match msg {
+                Some(Ok(Message::Text(text))) => text,
+                Some(Ok(Message::Close(_))) | None => return "closed by the node",
+                Some(Err(_)) => return "read error",
+                Some(Ok(_)) => continue,
+            };
+            self.health.saw_data();
+            self.metrics.bsc_ws_messages_received_total.inc();
+            self.metrics.bsc_ws_messages_in_flight.inc();
+            let guard = self.work.start();
+            let accounting = Accounting {
+                metrics: self.metrics.clone(),
+                event: EventType::Unknown,
+                started: Instant::now(),
+                done: false,
+            };
+            let pipeline = Arc::clone(&self.pipeline);
+            let abort = self.abort.clone();
+            self.tracker.spawn(async move {
+                let _permit = permit;
+                let _guard = guard;
+                let mut accounting = accounting;
+                let handled = match Swap::parse(text.as_str()) {
+                    Err(e) => {
+                        tracing::debug!(error = %e, "malformed message");
+                        Handled::Error
+                    }
+                    Ok(swap) => {
+                        accounting.event = EventType::Swap;
+                        tokio::select! {
+                            biased;
+                            _ = abort.cancelled() => Handled::Aborted,
+                            r = pipeline.process_swap_event(&swap) => match r {
+                                Ok(h) => h,
+                                Err(e) => {
+                                    tracing::debug!(error = %e, tx = %swap.tx, "processing failed");
+                                    Handled::Error
+                                }
+                            },
+                        }
+                    }
+                };
+                accounting.finish(handled);
+            });
+        }
+    }
+}
+
+/// Counts a message exactly once: under its result, or as aborted if its
+/// task ends without one (dropped with the runtime, or panicked).
+struct Accounting {
+    metrics: BscMetrics,
+    event: EventType,
+    started: Instant,
+    done: bool,
+}
+
+impl Accounting {
+    fn finish(mut self, handled: Handled) {
+        self.record(handled);
+    }
+
+    fn record(&mut self, handled: Handled) {
+        if self.done {
+            return;
+        }
+        self.done = true;
+        self.metrics.handled(self.event, handled);
+        self.metrics
+            .bsc_ws_messages_processing_seconds
+            .get(Event {
+                event_type: self.event,
+            })
+            .observe(self.started.elapsed().as_secs_f64());
+        self.metrics.bsc_ws_messages_in_flight.dec();
+    }
+}
+
+impl Drop for Accounting {
+    fn drop(&mut self) {
+        self.record(Handled::Aborted);
+    }
+}

@@ -1,0 +1,783 @@
+//! The configuration: `bsc-monitor.toml`, then `BSC_MONITOR_…` environment
+//! variables.
+//!
+//! The file has the library's sections (`[metrics]`, `[health]`,
+//! `[shutdown]`, `[logging]`, see [`alerting_core::config`]) and the app's
+//! own (`[node]`, `[price_api]`, `[pipeline]`, `[filters.layer1]`,
+//! `[filters.layer2]`, `[cooldown]`, `[degraded]`, `[sinks.log]`,
+//! `[sinks.webhook]`, `[simulator]`, `[simulator.faults]`). Every key has a
+//! default, so no file at all is a valid configuration: a simulated node
+//! and price API on 127.0.0.1, endpoints on `127.0.0.1:9464`.
+//!
+//! `BSC_MONITOR_<SECTION>__<KEY>` overrides `<section>.<key>` (two
+//! underscores between the parts of the path, any case):
+//! `BSC_MONITOR_PIPELINE__CONCURRENCY=128`,
+//! `BSC_MONITOR_FILTERS__LAYER1__MIN_AMOUNT_USD=500`,
+//! `BSC_MONITOR_LOGGING__FORMAT=json`. A value is read as TOML when it is
+//! TOML (a number, a boolean) and as a string otherwise.
+//!
+//! A bad value is a [`ConfigError`] naming the key and where it was set.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use alerting_core::config::MonitoringConfig;
+use serde::Deserialize;
+use toml::{Table, Value};
+
+/// The prefix of environment overrides.
+pub const ENV_PREFIX: &str = "BSC_MONITOR";
+
+/// `node.url` / `price_api.url` value meaning "start the embedded simulator".
+pub const SIMULATED: &str = "simulated";
+
+/// The default address of `/metrics`, `/health` and `/ready`.
+pub const DEFAULT_LISTEN_ADDR: &str = "127.0.0.1:9464";
+
+/// The sections that belong to [`MonitoringConfig`].
+const MONITORING_SECTIONS: [&str; 4] = ["metrics", "health", "shutdown", "logging"];
+
+/// A configuration that could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file `{}`: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not TOML.
+    #[error("invalid TOML in `{}`: {message}", path.display())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What the parser said.
+        message: String,
+    },
+    /// A key has a bad value, or does not exist.
+    #[error("invalid value for `{key}` {origin}: {message}")]
+    Invalid {
+        /// The dotted key (`filters.layer1.min_amount_usd`).
+        key: String,
+        /// Where it was set (`in file …`, `from environment variable …`).
+        origin: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A bad value in `[metrics]`, `[health]`, `[shutdown]` or `[logging]`.
+    #[error("{0}")]
+    Monitoring(String),
+}
+
+impl ConfigError {
+    /// The dotted key at fault, when there is one.
+    pub fn key(&self) -> Option<&str> {
+        match self {
+            ConfigError::Invalid { key, .. } => Some(key),
+            _ => None,
+        }
+    }
+}
+
+/// The whole configuration.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct Config {
+    /// Metrics, health, shutdown and logging (the library's sections).
+    pub monitoring: MonitoringConfig,
+    /// The app's own sections.
+    pub app: AppConfig,
+}
+
+/// The app's own sections.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct AppConfig {
+    /// `[node]`: the BSC node.
+    pub node: NodeConfig,
+    /// `[price_api]`: the token price API (DBotX-like).
+    pub price_api: PriceApiConfig,
+    /// `[pipeline]`: concurrency.
+    pub pipeline: PipelineConfig,
+    /// `[filters]`: the two filter layers.
+    pub filters: FiltersConfig,
+    /// `[cooldown]`: per-token cool-down.
+    pub cooldown: CooldownConfig,
+    /// `[degraded]`: the "no data" cache.
+    pub degraded: DegradedConfig,
+    /// `[sinks]`: where alerts go.
+    pub sinks: SinksConfig,
+    /// `[simulator]`: the embedded node and price API.
+    pub simulator: SimulatorConfig,
+}
+
+/// `[node]`.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct NodeConfig {
+    /// `simulated`, or a `ws://` URL of a node (`wss://` needs TLS, see
+    /// the README).
+    pub url: String,
+    /// Timeout of one JSON-RPC call.
+    pub rpc_timeout_secs: f64,
+    /// Retries of a failed or timed-out JSON-RPC call.
+    pub rpc_retries: u32,
+    /// Longest silence of the subscription before its health is down.
+    pub max_silence_secs: f64,
+    /// First reconnect delay; doubles up to 30 s.
+    pub reconnect_backoff_secs: f64,
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        Self {
+            url: SIMULATED.to_owned(),
+            rpc_timeout_secs: 2.0,
+            rpc_retries: 2,
+            max_silence_secs: 10.0,
+            reconnect_backoff_secs: 0.5,
+        }
+    }
+}
+
+/// `[price_api]`.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct PriceApiConfig {
+    /// `simulated`, or the base URL (`http://…`) of the API.
+    pub url: String,
+    /// Timeout of one request.
+    pub timeout_secs: f64,
+    /// Retries of a failed, rate-limited or timed-out request.
+    pub retries: u32,
+}
+
+impl Default for PriceApiConfig {
+    fn default() -> Self {
+        Self {
+            url: SIMULATED.to_owned(),
+            timeout_secs: 2.0,
+            retries: 2,
+        }
+    }
+}
+
+/// `[pipeline]`.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct PipelineConfig {
+    /// Messages processed at once; the reader waits when all are busy.
+    pub concurrency: usize,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        Self { concurrency: 64 }
+    }
+}
+
+/// `[filters]`.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct FiltersConfig {
+    /// `[filters.layer1]`: amounts.
+    pub layer1: Layer1Config,
+    /// `[filters.layer2]`: market data.
+    pub layer2: Layer2Config,
+}
+
+/// `[filters.layer1]`.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Layer1Config {
+    /// A single swap of at least this many USD passes.
+    pub min_amount_usd: f64,
+    /// Smaller swaps of one token pass once they add up to this in the window.
+    pub cumulative_min_amount_usd: f64,
+    /// The window of the cumulative amount.
+    pub cumulative_window_secs: f64,
+}
+
+impl Default for Layer1Config {
+    fn default() -> Self {
+        Self {
+            min_amount_usd: 400.0,
+            cumulative_min_amount_usd: 1000.0,
+            cumulative_window_secs: 60.0,
+        }
+    }
+}
+
+/// `[filters.layer2]`.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Layer2Config {
+    /// The smallest absolute price change over the window (0.05 = 5 %).
+    pub min_price_change: f64,
+    /// The window of the price change: `1m`, `5m` or `1h`.
+    pub price_window: PriceWindow,
+    /// The smallest traded volume over the window, USD.
+    pub min_volume_usd: f64,
+}
+
+impl Default for Layer2Config {
+    fn default() -> Self {
+        Self {
+            min_price_change: 0.05,
+            price_window: PriceWindow::OneMinute,
+            min_volume_usd: 1000.0,
+        }
+    }
+}
+
+/// A window of price change and volume, as the price API reports them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
+pub enum PriceWindow {
+    /// One minute.
+    #[default]
+    #[serde(rename = "1m")]
+    OneMinute,
+    /// Five minutes.
+    #[serde(rename = "5m")]
+    FiveMinutes,
+    /// One hour.
+    #[serde(rename = "1h")]
+    OneHour,
+}
+
+/// `[cooldown]`.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct CooldownConfig {
+    /// After an alert, no other alert for the same token for this long.
+    pub minutes: f64,
+    /// A random extra delay of up to this many seconds, so tokens alerted
+    /// together do not come out of cool-down together.
+    pub jitter_secs: f64,
+}
+
+impl Default for CooldownConfig {
+    fn default() -> Self {
+        Self {
+            minutes: 3.0,
+            jitter_secs: 30.0,
+        }
+    }
+}
+
+/// `[degraded]`: the seed's item 8, plan B.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct DegradedConfig {
+    /// How long a token stays "no data" after its 1st, 2nd, 3rd and later
+    /// consecutive failures; a success clears it.
+    pub ttls_secs: Vec<f64>,
+    /// While a token has no data, alert on the amount alone (marked as
+    /// such) instead of not at all.
+    pub alert_amount_only: bool,
+}
+
+impl Default for DegradedConfig {
+    fn default() -> Self {
+        Self {
+            ttls_secs: vec![300.0, 1800.0, 3600.0],
+            alert_amount_only: true,
+        }
+    }
+}
+
+/// `[sinks]`.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct SinksConfig {
+    /// `[sinks.log]`.
+    pub log: LogSinkConfig,
+    /// `[sinks.webhook]`.
+    pub webhook: WebhookSinkConfig,
+}
+
+/// `[sinks.log]`.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct LogSinkConfig {
+    /// Log each alert.
+    pub enabled: bool,
+}
+
+impl Default for LogSinkConfig {
+    fn default() -> Self {
+        Self { enabled: true }
+    }
+}
+
+/// `[sinks.webhook]`.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct WebhookSinkConfig {
+    /// `http://` URL to POST alerts to; empty: no webhook.
+    pub url: String,
+    /// The `chat_id` of the Telegram-style payload.
+    pub chat_id: String,
+    /// Timeout of one POST.
+    pub timeout_secs: f64,
+}
+
+impl Default for WebhookSinkConfig {
+    fn default() -> Self {
+        Self {
+            url: String::new(),
+            chat_id: "-1001234567890".to_owned(),
+            timeout_secs: 2.0,
+        }
+    }
+}
+
+/// `[simulator]`.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct SimulatorConfig {
+    /// Swap notifications per second.
+    pub rate_per_sec: f64,
+    /// Seed of the stream: the same seed gives the same swaps.
+    pub seed: u64,
+    /// Number of trading pairs.
+    pub pairs: u32,
+    /// Latency of each RPC answer and price API response, milliseconds.
+    pub latency_ms: u64,
+    /// `[simulator.faults]`.
+    pub faults: FaultsConfig,
+}
+
+impl Default for SimulatorConfig {
+    fn default() -> Self {
+        Self {
+            rate_per_sec: 200.0,
+            seed: 7,
+            pairs: 50,
+            latency_ms: 0,
+            faults: FaultsConfig::default(),
+        }
+    }
+}
+
+/// `[simulator.faults]`: every fault is off by default.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct FaultsConfig {
+    /// Close each subscription after this many notifications; 0: never.
+    pub disconnect_after: u64,
+    /// Extra delay of RPC answers, milliseconds.
+    pub rpc_delay_ms: u64,
+    /// Fraction of RPC calls answered with a JSON-RPC error.
+    pub rpc_error_rate: f64,
+    /// Fraction of notifications that are not JSON.
+    pub malformed_rate: f64,
+    /// Fraction of price API requests answered `429 Too Many Requests`.
+    pub price_429_rate: f64,
+    /// Fraction of price API answers missing their market data.
+    pub price_missing_rate: f64,
+}
+
+impl Config {
+    /// Loads `path` (if any) and the process environment.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError`] naming the file or the key at fault.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load_with(path, None, std::env::vars())
+    }
+
+    /// Loads `path` (if any) or `text` (if any), then `env` (pairs of
+    /// variable name and value; only `BSC_MONITOR_…` ones are read).
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError`] naming the file or the key at fault.
+    pub fn load_with(
+        path: Option<&Path>,
+        text: Option<&str>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let (mut table, file_origin) = match (path, text) {
+            (Some(path), _) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                })?;
+                (parse(&text, path)?, format!("in file `{}`", path.display()))
+            }
+            (None, Some(text)) => (
+                parse(text, Path::new("<inline>"))?,
+                "in inline TOML".to_owned(),
+            ),
+            (None, None) => (Table::new(), "in the defaults".to_owned()),
+        };
+
+        // The library's sections go to its own loader (with its checks and
+        // errors); defaults that differ from the library's are set first.
+        let mut monitoring = Table::new();
+        for section in MONITORING_SECTIONS {
+            if let Some(value) = table.remove(section) {
+                monitoring.insert(section.to_owned(), value);
+            }
+        }
+        let metrics = monitoring
+            .entry("metrics")
+            .or_insert_with(|| Value::Table(Table::new()));
+        if let Value::Table(metrics) = metrics {
+            metrics
+                .entry("listen_addr")
+                .or_insert_with(|| Value::String(DEFAULT_LISTEN_ADDR.to_owned()));
+            let labels = metrics
+                .entry("const_labels")
+                .or_insert_with(|| Value::Table(Table::new()));
+            if let Value::Table(labels) = labels {
+                labels
+                    .entry("service")
+                    .or_insert_with(|| Value::String("bsc-monitor".to_owned()));
+            }
+        }
+
+        let lead = format!("{ENV_PREFIX}_");
+        let mut env: Vec<(String, String)> = env
+            .into_iter()
+            .filter(|(k, _)| k.to_ascii_uppercase().starts_with(&lead))
+            .collect();
+        env.sort();
+
+        let monitoring_text = toml::to_string(&monitoring)
+            .map_err(|e| ConfigError::Monitoring(format!("cannot re-encode the file: {e}")))?;
+        let monitoring = MonitoringConfig::loader()
+            .toml(monitoring_text)
+            .env_prefix(ENV_PREFIX)
+            .env_vars(env.iter().map(|(k, v)| (k.clone(), v.clone())))
+            .load()
+            .map_err(|e| {
+                ConfigError::Monitoring(e.to_string().replace("in inline TOML", &file_origin))
+            })?;
+
+        let mut origins: BTreeMap<String, String> = BTreeMap::new();
+        for (name, raw) in &env {
+            let path: Vec<String> = name[lead.len()..]
+                .split("__")
+                .map(str::to_ascii_lowercase)
+                .collect();
+            if path.iter().any(String::is_empty) {
+                return Err(ConfigError::Invalid {
+                    key: path.join("."),
+                    origin: format!("from environment variable `{name}`"),
+                    message: "an empty part in the variable name".to_owned(),
+                });
+            }
+            if MONITORING_SECTIONS.contains(&path[0].as_str()) {
+                continue;
+            }
+            set_path(&mut table, &path, env_value(raw)).map_err(|message| {
+                ConfigError::Invalid {
+                    key: path.join("."),
+                    origin: format!("from environment variable `{name}`"),
+                    message,
+                }
+            })?;
+            origins.insert(
+                path.join("."),
+                format!("from environment variable `{name}`"),
+            );
+        }
+
+        let origin_of = |key: &str| -> String {
+            origins
+                .iter()
+                .find(|(k, _)| {
+                    key == k.as_str()
+                        || key.starts_with(&format!("{k}."))
+                        || k.starts_with(&format!("{key}."))
+                })
+                .map(|(_, o)| o.clone())
+                .unwrap_or_else(|| file_origin.clone())
+        };
+
+        let app: AppConfig =
+            serde_path_to_error::deserialize(Value::Table(table)).map_err(|e| {
+                let key = e.path().to_string();
+                let inner = e.inner().to_string();
+                // The TOML deserializer appends "in `section`"; the key says it.
+                let message = inner.lines().next().unwrap_or_default().to_owned();
+                // An unknown top-level section is reported on the root.
+                let key = match unknown_field(&message) {
+                    Some(field) if key == "." => field.to_owned(),
+                    _ => key,
+                };
+                ConfigError::Invalid {
+                    origin: origin_of(&key),
+                    key,
+                    message,
+                }
+            })?;
+        app.validate(&origin_of)?;
+        Ok(Config { monitoring, app })
+    }
+}
+
+fn parse(text: &str, path: &Path) -> Result<Table, ConfigError> {
+    text.parse::<Table>().map_err(|e| ConfigError::Parse {
+        path: path.to_owned(),
+        message: e.to_string().trim().to_owned(),
+    })
+}
+
+/// `unknown field `x`, expected …` → `x`.
+fn unknown_field(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("unknown field `")?;
+    rest.split('`').next()
+}
+
+fn env_value(raw: &str) -> Value {
+    // Numbers, booleans and arrays as TOML; everything else as a string.
+    format!("v = {raw}")
+        .parse::<Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| Value::String(raw.to_owned()))
+}
+
+fn set_path(table: &mut Table, path: &[String], value: Value) -> Result<(), String> {
+    let (last, parents) = path.split_last().ok_or("an empty key")?;
+    let mut at = table;
+    for part in parents {
+        let next = at
+            .entry(part.clone())
+            .or_insert_with(|| Value::Table(Table::new()));
+        at = match next {
+            Value::Table(t) => t,
+            _ => return Err(format!("`{part}` is not a section")),
+        };
+    }
+    at.insert(last.clone(), value);
+    Ok(())
+}
+
+impl AppConfig {
+    fn validate(&self, origin_of: &dyn Fn(&str) -> String) -> Result<(), ConfigError> {
+        let bad = |key: &str, message: &str| ConfigError::Invalid {
+            key: key.to_owned(),
+            origin: origin_of(key),
+            message: message.to_owned(),
+        };
+        let positive = |key: &str, v: f64| {
+            if v.is_finite() && v > 0.0 {
+                Ok(())
+            } else {
+                Err(bad(key, &format!("got {v}, expected a number above 0")))
+            }
+        };
+        let non_negative = |key: &str, v: f64| {
+            if v.is_finite() && v >= 0.0 {
+                Ok(())
+            } else {
+                Err(bad(key, &format!("got {v}, expected a number, 0 or more")))
+            }
+        };
+        let fraction = |key: &str, v: f64| {
+            if (0.0..=1.0).contains(&v) {
+                Ok(())
+            } else {
+                Err(bad(
+                    key,
+                    &format!("got {v}, expected a fraction from 0 to 1"),
+                ))
+            }
+        };
+        let url = |key: &str, v: &str, schemes: &[&str]| {
+            if v == SIMULATED || schemes.iter().any(|s| v.starts_with(s)) {
+                Ok(())
+            } else {
+                Err(bad(
+                    key,
+                    &format!(
+                        "got {v:?}, expected `simulated` or a URL starting with {}",
+                        schemes.join(" or ")
+                    ),
+                ))
+            }
+        };
+        url("node.url", &self.node.url, &["ws://", "wss://"])?;
+        positive("node.rpc_timeout_secs", self.node.rpc_timeout_secs)?;
+        positive("node.max_silence_secs", self.node.max_silence_secs)?;
+        positive(
+            "node.reconnect_backoff_secs",
+            self.node.reconnect_backoff_secs,
+        )?;
+        url("price_api.url", &self.price_api.url, &["http://"])?;
+        positive("price_api.timeout_secs", self.price_api.timeout_secs)?;
+        if self.pipeline.concurrency == 0 || self.pipeline.concurrency > 1_000_000 {
+            return Err(bad(
+                "pipeline.concurrency",
+                &format!("got {}, expected 1 to 1000000", self.pipeline.concurrency),
+            ));
+        }
+        non_negative(
+            "filters.layer1.min_amount_usd",
+            self.filters.layer1.min_amount_usd,
+        )?;
+        non_negative(
+            "filters.layer1.cumulative_min_amount_usd",
+            self.filters.layer1.cumulative_min_amount_usd,
+        )?;
+        positive(
+            "filters.layer1.cumulative_window_secs",
+            self.filters.layer1.cumulative_window_secs,
+        )?;
+        non_negative(
+            "filters.layer2.min_price_change",
+            self.filters.layer2.min_price_change,
+        )?;
+        non_negative(
+            "filters.layer2.min_volume_usd",
+            self.filters.layer2.min_volume_usd,
+        )?;
+        non_negative("cooldown.minutes", self.cooldown.minutes)?;
+        non_negative("cooldown.jitter_secs", self.cooldown.jitter_secs)?;
+        if self.degraded.ttls_secs.is_empty() {
+            return Err(bad(
+                "degraded.ttls_secs",
+                "got [], expected at least one duration",
+            ));
+        }
+        for ttl in &self.degraded.ttls_secs {
+            positive("degraded.ttls_secs", *ttl)?;
+        }
+        if !self.sinks.webhook.url.is_empty() && !self.sinks.webhook.url.starts_with("http://") {
+            return Err(bad(
+                "sinks.webhook.url",
+                &format!(
+                    "got {:?}, expected empty or an `http://` URL",
+                    self.sinks.webhook.url
+                ),
+            ));
+        }
+        positive(
+            "sinks.webhook.timeout_secs",
+            self.sinks.webhook.timeout_secs,
+        )?;
+        if !(self.simulator.rate_per_sec.is_finite()
+            && self.simulator.rate_per_sec >= 0.0
+            && self.simulator.rate_per_sec <= 1e6)
+        {
+            return Err(bad(
+                "simulator.rate_per_sec",
+                &format!("got {}, expected 0 to 1000000", self.simulator.rate_per_sec),
+            ));
+        }
+        if self.simulator.pairs == 0 {
+            return Err(bad("simulator.pairs", "got 0, expected at least 1"));
+        }
+        let f = &self.simulator.faults;
+        fraction("simulator.faults.rpc_error_rate", f.rpc_error_rate)?;
+        fraction("simulator.faults.malformed_rate", f.malformed_rate)?;
+        fraction("simulator.faults.price_429_rate", f.price_429_rate)?;
+        fraction("simulator.faults.price_missing_rate", f.price_missing_rate)?;
+        Ok(())
+    }
+}
+
+/// Seconds (already validated) as a [`Duration`].
+pub(crate) fn secs(v: f64) -> Duration {
+    Duration::try_from_secs_f64(v).unwrap_or(Duration::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::load_with(
+            None,
+            Some(text),
+            env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        )
+    }
+
+    #[test]
+    fn defaults_work_without_a_file() {
+        let c = load("", &[]).unwrap();
+        assert_eq!(c.app.node.url, SIMULATED);
+        assert_eq!(
+            c.monitoring.metrics.listen_addr.to_string(),
+            DEFAULT_LISTEN_ADDR
+        );
+        assert_eq!(c.app.pipeline.concurrency, 64);
+    }
+
+    #[test]
+    fn the_shipped_file_loads_and_matches_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("bsc-monitor.toml");
+        let c = Config::load_with(Some(&path), None, std::iter::empty()).unwrap();
+        assert_eq!(c.app, AppConfig::default());
+        assert_eq!(
+            c.monitoring.metrics.listen_addr.to_string(),
+            DEFAULT_LISTEN_ADDR
+        );
+    }
+
+    #[test]
+    fn env_overrides_both_kinds_of_section() {
+        let c = load(
+            "[pipeline]\nconcurrency = 8\n",
+            &[
+                ("BSC_MONITOR_PIPELINE__CONCURRENCY", "16"),
+                ("BSC_MONITOR_FILTERS__LAYER1__MIN_AMOUNT_USD", "500"),
+                ("BSC_MONITOR_SHUTDOWN__DEADLINE_SECS", "3"),
+                ("BSC_MONITOR_NODE__URL", "ws://127.0.0.1:1"),
+                ("OTHER", "x"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.app.pipeline.concurrency, 16);
+        assert_eq!(c.app.filters.layer1.min_amount_usd, 500.0);
+        assert_eq!(c.app.node.url, "ws://127.0.0.1:1");
+        assert_eq!(c.monitoring.shutdown.deadline, Duration::from_secs(3));
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let e = load("[pipeline]\nconcurrency = \"many\"\n", &[]).unwrap_err();
+        assert_eq!(e.key(), Some("pipeline.concurrency"), "{e}");
+        let e = load("[filters.layer1]\nmin_amount = 3\n", &[]).unwrap_err();
+        assert_eq!(e.key(), Some("filters.layer1.min_amount"), "{e}");
+        let e = load("", &[("BSC_MONITOR_PIPELINE__CONCURRENCY", "0")]).unwrap_err();
+        assert_eq!(e.key(), Some("pipeline.concurrency"));
+        assert!(
+            e.to_string().contains("BSC_MONITOR_PIPELINE__CONCURRENCY"),
+            "{e}"
+        );
+        let e = load("[simulator.faults]\nrpc_error_rate = 2.0\n", &[]).unwrap_err();
+        assert_eq!(e.key(), Some("simulator.faults.rpc_error_rate"));
+        let e = load("[node]\nurl = \"https://x\"\n", &[]).unwrap_err();
+        assert_eq!(e.key(), Some("node.url"));
+        let e = load("[shutdown]\ndeadline_secs = -1\n", &[]).unwrap_err();
+        assert!(e.to_string().contains("shutdown.deadline_secs"), "{e}");
+        let e = load("[nope]\n", &[]).unwrap_err();
+        assert_eq!(e.key(), Some("nope"), "{e}");
+    }
+}

@@ -1,0 +1,101 @@
+//! The shared HTTP client (plain HTTP, hyper-util's pooled client): the
+//! price API and the webhook sink use one, as the seed's item 2 learned.
+
+use std::time::Duration;
+
+use axum::http::{Method, Request, StatusCode};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+/// The pooled client.
+pub type HttpClient = Client<HttpConnector, Full<Bytes>>;
+
+/// A new pooled client.
+pub fn client() -> HttpClient {
+    Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(90))
+        .build_http()
+}
+
+/// A failed HTTP exchange.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum HttpError {
+    /// The URL or request was invalid.
+    #[error("invalid request to `{url}`: {message}")]
+    Request {
+        /// The URL.
+        url: String,
+        /// Why.
+        message: String,
+    },
+    /// No connection, or the connection broke.
+    #[error("request to `{url}` failed: {message}")]
+    Transport {
+        /// The URL.
+        url: String,
+        /// Why.
+        message: String,
+    },
+    /// No full answer within the timeout.
+    #[error("no answer from `{url}` within {timeout:?}")]
+    Timeout {
+        /// The URL.
+        url: String,
+        /// The timeout.
+        timeout: Duration,
+    },
+}
+
+/// Sends one request and reads the whole answer within `timeout`.
+///
+/// # Errors
+///
+/// [`HttpError`].
+pub async fn send(
+    client: &HttpClient,
+    method: Method,
+    url: &str,
+    body: Option<Vec<u8>>,
+    timeout: Duration,
+) -> Result<(StatusCode, Bytes), HttpError> {
+    let mut builder = Request::builder().method(method).uri(url);
+    if body.is_some() {
+        builder = builder.header("content-type", "application/json");
+    }
+    let request = builder
+        .body(Full::new(Bytes::from(body.unwrap_or_default())))
+        .map_err(|e| HttpError::Request {
+            url: url.to_owned(),
+            message: e.to_string(),
+        })?;
+    let exchange = async {
+        let response = client
+            .request(request)
+            .await
+            .map_err(|e| HttpError::Transport {
+                url: url.to_owned(),
+                message: e.to_string(),
+            })?;
+        let status = response.status();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| HttpError::Transport {
+                url: url.to_owned(),
+                message: e.to_string(),
+            })?
+            .to_bytes();
+        Ok((status, body))
+    };
+    tokio::time::timeout(timeout, exchange)
+        .await
+        .map_err(|_| HttpError::Timeout {
+            url: url.to_owned(),
+            timeout,
+        })?
+}

@@ -1,0 +1,273 @@
+//! The metrics: the SolAlert plan's BSC list, names and labels as written
+//! there (mirroring `alerting-core/examples/export.rs`, which generates the
+//! rules and dashboard), with enum labels for every closed set.
+
+use alerting_core::metrics::{
+    Counter, Family, Gauge, Histogram, LabelSet, LabelValue, MetricGroup,
+};
+
+/// What happened to a call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelValue)]
+pub enum CallResult {
+    /// It worked.
+    Ok,
+    /// It failed.
+    Error,
+}
+
+/// A chain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelValue)]
+pub enum Chain {
+    /// BNB Smart Chain.
+    Bsc,
+}
+
+/// Where an alert is sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelValue)]
+pub enum Channel {
+    /// The log.
+    Log,
+    /// A webhook (a Telegram-style payload).
+    Webhook,
+}
+
+/// `alerts_sent_total` labels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelSet)]
+pub struct AlertSent {
+    /// The chain.
+    pub chain: Chain,
+    /// The sink.
+    pub channel: Channel,
+    /// Whether it was delivered.
+    pub result: CallResult,
+}
+
+/// A log event type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelValue)]
+pub enum EventType {
+    /// A DEX `Swap`.
+    Swap,
+    /// A message that could not be read as a log notification.
+    Unknown,
+}
+
+/// How a WebSocket message was handled; each message read is counted
+/// once, under one of these.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelValue)]
+pub enum Handled {
+    /// Processed to the end: an alert was sent.
+    Ok,
+    /// Failed (malformed, or enrichment failed after retries).
+    Error,
+    /// Processed to the end: a filter or the cool-down dropped it.
+    Filtered,
+    /// Cut short by shutdown's deadline.
+    Aborted,
+}
+
+/// `bsc_ws_messages_total` labels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelSet)]
+pub struct WsMessage {
+    /// The event type.
+    pub event_type: EventType,
+    /// How it was handled.
+    pub result: Handled,
+}
+
+/// Labels by event type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelSet)]
+pub struct Event {
+    /// The event type.
+    pub event_type: EventType,
+}
+
+/// An external data API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelValue)]
+pub enum Api {
+    /// The price API (DBotX in the seed).
+    Dbotx,
+}
+
+/// An API endpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelValue)]
+pub enum Endpoint {
+    /// Token price, change and volume.
+    TokenInfo,
+}
+
+/// How an API call ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelValue)]
+pub enum ApiStatus {
+    /// 2xx with the data asked for.
+    Success,
+    /// 2xx without the market data (degraded).
+    Incomplete,
+    /// 429.
+    RateLimited,
+    /// Another error answer, or no connection.
+    Error,
+    /// No answer in time.
+    Timeout,
+}
+
+/// `api_requests_total` labels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelSet)]
+pub struct ApiCall {
+    /// The API.
+    pub api: Api,
+    /// The endpoint.
+    pub endpoint: Endpoint,
+    /// How it ended.
+    pub status: ApiStatus,
+}
+
+/// `api_request_duration_seconds` labels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelSet)]
+pub struct ApiRoute {
+    /// The API.
+    pub api: Api,
+    /// The endpoint.
+    pub endpoint: Endpoint,
+}
+
+/// A filter layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelValue)]
+pub enum Layer {
+    /// Amounts: single and cumulative.
+    Layer1,
+    /// Market data: price change and volume.
+    Layer2,
+}
+
+/// A market.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelValue)]
+pub enum MarketType {
+    /// four.meme bonding curve.
+    Fourmeme,
+    /// PancakeSwap.
+    Pancake,
+}
+
+/// `bsc_filter_passed_total` labels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelSet)]
+pub struct FilterPassed {
+    /// The layer.
+    pub layer: Layer,
+    /// The market.
+    pub market_type: MarketType,
+}
+
+/// Why a filter rejected an event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelValue)]
+pub enum Reason {
+    /// Single and cumulative amounts below the thresholds.
+    AmountTooSmall,
+    /// Price change below the threshold.
+    PriceChangeTooSmall,
+    /// Volume below the threshold.
+    VolumeTooSmall,
+    /// No market data (the degraded-data cache) and amount-only alerts off.
+    NoData,
+    /// The transaction failed on chain.
+    TxFailed,
+}
+
+/// `bsc_filter_rejected_total` labels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelSet)]
+pub struct FilterRejected {
+    /// The layer.
+    pub layer: Layer,
+    /// Why.
+    pub reason: Reason,
+}
+
+/// A JSON-RPC method.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelValue)]
+pub enum RpcMethod {
+    /// `eth_subscribe`.
+    #[label(rename = "eth_subscribe")]
+    EthSubscribe,
+    /// `eth_call`.
+    #[label(rename = "eth_call")]
+    EthCall,
+    /// `eth_getTransactionReceipt`.
+    #[label(rename = "eth_getTransactionReceipt")]
+    EthGetTransactionReceipt,
+    /// `eth_blockNumber` (the health check).
+    #[label(rename = "eth_blockNumber")]
+    EthBlockNumber,
+}
+
+/// `rpc_calls_total` labels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelSet)]
+pub struct RpcCall {
+    /// The chain.
+    pub chain: Chain,
+    /// The method.
+    pub method: RpcMethod,
+    /// The result.
+    pub result: CallResult,
+}
+
+/// Labels by chain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelSet)]
+pub struct ChainLabel {
+    /// The chain.
+    pub chain: Chain,
+}
+
+/// Every metric of bsc-monitor.
+#[derive(Clone, Debug, MetricGroup)]
+pub struct BscMetrics {
+    /// WebSocket messages handled, by event type and how they were handled.
+    pub bsc_ws_messages_total: Family<WsMessage, Counter>,
+    /// Time to process one WebSocket message.
+    #[metric(buckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0])]
+    pub bsc_ws_messages_processing_seconds: Family<Event, Histogram>,
+    /// WebSocket messages read from the socket (each ends in `bsc_ws_messages_total`).
+    pub bsc_ws_messages_received_total: Counter,
+    /// WebSocket messages being processed.
+    pub bsc_ws_messages_in_flight: Gauge,
+    /// Open log subscriptions (1 when connected).
+    pub bsc_ws_connections_active: Gauge,
+    /// Calls to external data APIs, by API, endpoint and status.
+    pub api_requests_total: Family<ApiCall, Counter>,
+    /// Duration of calls to external data APIs.
+    pub api_request_duration_seconds: Family<ApiRoute, Histogram>,
+    /// Events that passed a filter layer.
+    pub bsc_filter_passed_total: Family<FilterPassed, Counter>,
+    /// Events a filter layer rejected, by reason.
+    pub bsc_filter_rejected_total: Family<FilterRejected, Counter>,
+    /// JSON-RPC calls to the chain node.
+    pub rpc_calls_total: Family<RpcCall, Counter>,
+    /// Alerts sent to users.
+    pub alerts_sent_total: Family<AlertSent, Counter>,
+    /// Alerts suppressed by a cool-down period.
+    pub cooldown_hits_total: Family<ChainLabel, Counter>,
+}
+
+impl BscMetrics {
+    /// Counts one message handled.
+    pub fn handled(&self, event_type: EventType, result: Handled) {
+        self.bsc_ws_messages_total
+            .get(WsMessage { event_type, result })
+            .inc();
+    }
+
+    /// The messages handled so far, all labels.
+    pub fn handled_total(&self) -> u64 {
+        self.bsc_ws_messages_total
+            .iter()
+            .map(|(_, c)| c.get())
+            .sum()
+    }
+
+    /// The messages handled so far with `result`.
+    pub fn handled_with(&self, result: Handled) -> u64 {
+        self.bsc_ws_messages_total
+            .iter()
+            .filter(|(l, _)| l.result == result)
+            .map(|(_, c)| c.get())
+            .sum()
+    }
+}
