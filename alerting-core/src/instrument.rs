@@ -631,50 +631,28 @@ pub(crate) trait SiteFamilyKind:
     fn unwrap(any: &AnySiteFamily) -> Option<Arc<Self>>;
 }
 
-impl SiteFamilyKind for CallsFamily {
-    fn create(kind: MetricKind) -> Self {
-        SiteFamily::new(kind)
-    }
-    fn wrap(family: Arc<Self>) -> AnySiteFamily {
-        AnySiteFamily::Calls(family)
-    }
-    fn unwrap(any: &AnySiteFamily) -> Option<Arc<Self>> {
-        match any {
-            AnySiteFamily::Calls(f) => Some(Arc::clone(f)),
-            _ => None,
+macro_rules! site_family_kind {
+    ($family:ty, $variant:ident) => {
+        impl SiteFamilyKind for $family {
+            fn create(kind: MetricKind) -> Self {
+                SiteFamily::new(kind)
+            }
+            fn wrap(family: Arc<Self>) -> AnySiteFamily {
+                AnySiteFamily::$variant(family)
+            }
+            fn unwrap(any: &AnySiteFamily) -> Option<Arc<Self>> {
+                match any {
+                    AnySiteFamily::$variant(f) => Some(Arc::clone(f)),
+                    _ => None,
+                }
+            }
         }
-    }
+    };
 }
 
-impl SiteFamilyKind for DurationFamily {
-    fn create(kind: MetricKind) -> Self {
-        SiteFamily::new(kind)
-    }
-    fn wrap(family: Arc<Self>) -> AnySiteFamily {
-        AnySiteFamily::Duration(family)
-    }
-    fn unwrap(any: &AnySiteFamily) -> Option<Arc<Self>> {
-        match any {
-            AnySiteFamily::Duration(f) => Some(Arc::clone(f)),
-            _ => None,
-        }
-    }
-}
-
-impl SiteFamilyKind for InFlightFamily {
-    fn create(kind: MetricKind) -> Self {
-        SiteFamily::new(kind)
-    }
-    fn wrap(family: Arc<Self>) -> AnySiteFamily {
-        AnySiteFamily::InFlight(family)
-    }
-    fn unwrap(any: &AnySiteFamily) -> Option<Arc<Self>> {
-        match any {
-            AnySiteFamily::InFlight(f) => Some(Arc::clone(f)),
-            _ => None,
-        }
-    }
-}
+site_family_kind!(CallsFamily, Calls);
+site_family_kind!(DurationFamily, Duration);
+site_family_kind!(InFlightFamily, InFlight);
 
 /// Runs the body of a sync instrumented function as an `FnOnce`.
 #[doc(hidden)]

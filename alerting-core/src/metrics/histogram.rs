@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use prometheus_client::encoding::{EncodeMetric, MetricEncoder, NoLabelSet};
+use prometheus_client::encoding::{EncodeMetric, MetricEncoder};
 use prometheus_client::metrics::{MetricType, TypedMetric};
 
 use super::Buckets;
@@ -168,25 +168,15 @@ impl TypedMetric for Histogram {
 
 impl EncodeMetric for Histogram {
     fn encode(&self, mut encoder: MetricEncoder<'_>) -> Result<(), fmt::Error> {
-        let inner = &*self.inner;
-        // Per-bucket counts, as prometheus-client's encoders expect (they
-        // accumulate). The count is their total, so `_count` always equals
-        // the `+Inf` bucket even while observations race with the scrape.
-        let mut count = 0u64;
-        let buckets: Vec<(f64, u64)> = inner
-            .bounds
-            .bounds()
-            .iter()
-            .copied()
-            .chain(std::iter::once(f64::INFINITY))
-            .zip(inner.counts.iter())
-            .map(|(bound, cell)| {
-                let n = cell.load(Ordering::Relaxed);
-                count += n;
-                (bound, n)
-            })
-            .collect();
-        encoder.encode_histogram::<NoLabelSet>(self.sum(), count, &buckets, None)
+        // The count is the buckets' total (see `encode_histogram`), so
+        // `_count` always equals the `+Inf` bucket even while observations
+        // race with the scrape.
+        super::encode_histogram(
+            &mut encoder,
+            self.bounds(),
+            self.inner.counts.iter().map(|c| c.load(Ordering::Relaxed)),
+            self.sum(),
+        )
     }
 
     fn metric_type(&self) -> MetricType {

@@ -307,7 +307,9 @@ impl fmt::Debug for StripedHistogram {
     }
 }
 
-/// Encodes a histogram from per-bucket counts (not cumulative) and a sum.
+/// Encodes a histogram from per-bucket counts (not cumulative, `+Inf`
+/// last) and a sum. `_count` is written as the total of the buckets, so it
+/// always equals the `+Inf` bucket.
 pub(crate) fn encode_histogram(
     encoder: &mut MetricEncoder<'_>,
     bounds: &[f64],
