@@ -395,6 +395,13 @@ pub struct FaultsConfig {
     pub price_429_rate: f64,
     /// Fraction of price API answers missing their market data.
     pub price_missing_rate: f64,
+    /// Seconds after start-up at which the simulated node goes down (it
+    /// stops listening and closes every connection) for `outage_secs`;
+    /// 0: never.
+    pub outage_after_secs: f64,
+    /// How long the outage lasts, seconds; the node then comes back on the
+    /// same port with the same stream. 0: no outage.
+    pub outage_secs: f64,
 }
 
 impl Config {
@@ -697,6 +704,14 @@ impl AppConfig {
         fraction("simulator.faults.malformed_rate", f.malformed_rate)?;
         fraction("simulator.faults.price_429_rate", f.price_429_rate)?;
         fraction("simulator.faults.price_missing_rate", f.price_missing_rate)?;
+        for (key, v) in [
+            ("simulator.faults.outage_after_secs", f.outage_after_secs),
+            ("simulator.faults.outage_secs", f.outage_secs),
+        ] {
+            if !(v.is_finite() && (0.0..=86_400.0).contains(&v)) {
+                return Err(bad(key, &format!("got {v}, expected 0 to 86400")));
+            }
+        }
         Ok(())
     }
 }

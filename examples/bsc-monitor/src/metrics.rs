@@ -1,10 +1,17 @@
 //! The metrics: the SolAlert plan's BSC list, names and labels as written
-//! there (mirroring `alerting-core/examples/export.rs`, which generates the
-//! rules and dashboard), with enum labels for every closed set.
+//! there, with enum labels for every closed set.
+//!
+//! This file is the one definition of bsc-monitor's metrics: the rules and
+//! dashboard generator, `alerting-core/examples/export.rs`, compiles it too
+//! (`#[path]`), so the generated `docs/generated/bsc-monitor/` names these
+//! families, labels and buckets. It must therefore depend on nothing but
+//! `alerting_core` (no `crate::` paths). Each field is [`Named`], which
+//! derefs to the metric and lets rules and panels name it.
 
 use alerting_core::metrics::{
     Counter, Family, Gauge, Histogram, LabelSet, LabelValue, MetricGroup,
 };
+use alerting_core::rules::Named;
 
 /// What happened to a call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelValue)]
@@ -220,30 +227,30 @@ pub struct ChainLabel {
 #[derive(Clone, Debug, MetricGroup)]
 pub struct BscMetrics {
     /// WebSocket messages handled, by event type and how they were handled.
-    pub bsc_ws_messages_total: Family<WsMessage, Counter>,
+    pub bsc_ws_messages_total: Named<Family<WsMessage, Counter>>,
     /// Time to process one WebSocket message.
     #[metric(buckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0])]
-    pub bsc_ws_messages_processing_seconds: Family<Event, Histogram>,
+    pub bsc_ws_messages_processing_seconds: Named<Family<Event, Histogram>>,
     /// WebSocket messages read from the socket (each ends in `bsc_ws_messages_total`).
-    pub bsc_ws_messages_received_total: Counter,
+    pub bsc_ws_messages_received_total: Named<Counter>,
     /// WebSocket messages being processed.
-    pub bsc_ws_messages_in_flight: Gauge,
+    pub bsc_ws_messages_in_flight: Named<Gauge>,
     /// Open log subscriptions (1 when connected).
-    pub bsc_ws_connections_active: Gauge,
+    pub bsc_ws_connections_active: Named<Gauge>,
     /// Calls to external data APIs, by API, endpoint and status.
-    pub api_requests_total: Family<ApiCall, Counter>,
+    pub api_requests_total: Named<Family<ApiCall, Counter>>,
     /// Duration of calls to external data APIs.
-    pub api_request_duration_seconds: Family<ApiRoute, Histogram>,
+    pub api_request_duration_seconds: Named<Family<ApiRoute, Histogram>>,
     /// Events that passed a filter layer.
-    pub bsc_filter_passed_total: Family<FilterPassed, Counter>,
+    pub bsc_filter_passed_total: Named<Family<FilterPassed, Counter>>,
     /// Events a filter layer rejected, by reason.
-    pub bsc_filter_rejected_total: Family<FilterRejected, Counter>,
+    pub bsc_filter_rejected_total: Named<Family<FilterRejected, Counter>>,
     /// JSON-RPC calls to the chain node.
-    pub rpc_calls_total: Family<RpcCall, Counter>,
+    pub rpc_calls_total: Named<Family<RpcCall, Counter>>,
     /// Alerts sent to users.
-    pub alerts_sent_total: Family<AlertSent, Counter>,
+    pub alerts_sent_total: Named<Family<AlertSent, Counter>>,
     /// Alerts suppressed by a cool-down period.
-    pub cooldown_hits_total: Family<ChainLabel, Counter>,
+    pub cooldown_hits_total: Named<Family<ChainLabel, Counter>>,
 }
 
 impl BscMetrics {

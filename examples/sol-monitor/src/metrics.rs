@@ -1,0 +1,138 @@
+//! The metrics: the SolAlert plan's SOL list, names and labels as written
+//! there (`sol_ws_connections_active{batch_id}`,
+//! `sol_ws_reconnects_total{batch_id,reason}`,
+//! `sol_ws_data_received_total{batch_id,has_data}`), with the same types as
+//! `alerting-core/examples/export.rs`, which generates their rules and
+//! dashboard.
+//!
+//! # Why a `DynamicFamily` for `batch_id`
+//!
+//! Batch ids are not a closed set known at compile time: they follow from
+//! the configuration (the number of accounts over the batch size; in the
+//! seed they are rows of a database table), so they cannot be a
+//! `LabelValue` enum without capping the app at a fixed number of batches
+//! baked into the code. They are bounded twice instead: the configuration
+//! refuses more than [`MAX_BATCHES`] batches (naming `batches.size`), and
+//! each family's `max_series` is [`MAX_BATCHES`] times the other labels'
+//! values, so even a bug cannot grow the series past that. `reason` and
+//! `has_data` stay typed (an enum and a `bool`). Each batch resolves its
+//! handles once, at start-up, so the hot path never hashes a label.
+
+use alerting_core::metrics::{Counter, DynamicFamily, Gauge, LabelSet, LabelValue, MetricGroup};
+
+/// The most batches (connections) one monitor keeps.
+pub const MAX_BATCHES: usize = 256;
+
+/// Why a batch's connection was (re)opened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelValue)]
+pub enum Reason {
+    /// The node closed the connection.
+    Closed,
+    /// Connecting failed, the socket failed, or a subscription was refused.
+    Error,
+    /// Connecting or confirming the subscriptions took too long.
+    Timeout,
+    /// Connected, but no notification with data for `node.no_data_timeout_secs`.
+    NoData,
+}
+
+impl Reason {
+    /// Every reason.
+    pub const ALL: [Reason; 4] = [
+        Reason::Closed,
+        Reason::Error,
+        Reason::Timeout,
+        Reason::NoData,
+    ];
+}
+
+/// Labels by batch.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, LabelSet)]
+pub struct Batch {
+    /// The batch (`0`, `1`, …).
+    pub batch_id: String,
+}
+
+/// `sol_ws_reconnects_total` labels.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, LabelSet)]
+pub struct Reconnect {
+    /// The batch.
+    pub batch_id: String,
+    /// Why.
+    pub reason: Reason,
+}
+
+/// `sol_ws_data_received_total` labels.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, LabelSet)]
+pub struct DataReceived {
+    /// The batch.
+    pub batch_id: String,
+    /// Whether the notification carried data.
+    pub has_data: bool,
+}
+
+/// Every metric of sol-monitor (besides the process and health metrics
+/// and those of `#[instrumented]` functions).
+#[derive(Clone, Debug, MetricGroup)]
+pub struct SolMetrics {
+    /// Open WebSocket connections, by subscription batch.
+    #[metric(max_series = MAX_BATCHES)]
+    pub sol_ws_connections_active: DynamicFamily<Batch, Gauge>,
+    /// WebSocket reconnects, by batch and reason.
+    #[metric(max_series = MAX_BATCHES * Reason::ALL.len())]
+    pub sol_ws_reconnects_total: DynamicFamily<Reconnect, Counter>,
+    /// WebSocket notifications received, by batch and whether they carried data.
+    #[metric(max_series = MAX_BATCHES * 2)]
+    pub sol_ws_data_received_total: DynamicFamily<DataReceived, Counter>,
+}
+
+/// One batch's series, resolved once.
+#[derive(Clone, Debug)]
+pub struct BatchMetrics {
+    /// `sol_ws_connections_active{batch_id}`.
+    pub active: Gauge,
+    /// `sol_ws_reconnects_total{batch_id,reason}`, in [`Reason::ALL`] order.
+    reconnects: [Counter; 4],
+    /// `sol_ws_data_received_total{batch_id,has_data="true"}`.
+    pub with_data: Counter,
+    /// `sol_ws_data_received_total{batch_id,has_data="false"}`.
+    pub without_data: Counter,
+}
+
+impl BatchMetrics {
+    /// Resolves (and so exports, at 0) every series of `batch_id`.
+    pub fn new(metrics: &SolMetrics, batch_id: &str) -> Self {
+        let id = batch_id.to_owned();
+        let data = |has_data| {
+            metrics
+                .sol_ws_data_received_total
+                .get_or_create(&DataReceived {
+                    batch_id: id.clone(),
+                    has_data,
+                })
+        };
+        Self {
+            active: metrics.sol_ws_connections_active.get_or_create(&Batch {
+                batch_id: id.clone(),
+            }),
+            reconnects: Reason::ALL.map(|reason| {
+                metrics.sol_ws_reconnects_total.get_or_create(&Reconnect {
+                    batch_id: id.clone(),
+                    reason,
+                })
+            }),
+            with_data: data(true),
+            without_data: data(false),
+        }
+    }
+
+    /// The reconnect counter for `reason`.
+    pub fn reconnects(&self, reason: Reason) -> &Counter {
+        &self.reconnects[reason as usize]
+    }
+
+    /// Reconnects so far, all reasons.
+    pub fn reconnects_total(&self) -> u64 {
+        self.reconnects.iter().map(Counter::get).sum()
+    }
+}

@@ -1,0 +1,229 @@
+//! bsc-monitor end to end: the real binary (its embedded simulated node,
+//! a metrics port chosen by the OS), a real Prometheus scraping it every
+//! second with bsc-monitor's generated rules, and a node outage (the
+//! `simulator.faults.outage_after_secs` / `outage_secs` fault: the node
+//! stops listening and closes every connection, then comes back on the
+//! same port). `WebSocketDisconnected` and `NoDataReceived` must reach
+//! `firing` during the outage and resolve once the node is back.
+//!
+//! The rules are the committed ones (`alerting-core/examples/export.rs`,
+//! the same definitions) at a test time scale: 1 s evaluation, `for: 2s`,
+//! a 5 s no-data window. Every wait is bounded; everything listens on
+//! 127.0.0.1.
+
+#[allow(dead_code, unreachable_pub, missing_debug_implementations)]
+#[path = "../../alerting-core/examples/export.rs"]
+mod export;
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use alerting_tests::{Prometheus, Target};
+
+/// When the node goes down, after bsc-monitor starts: time for
+/// Prometheus to start and scrape it healthy first.
+const OUTAGE_AFTER: Duration = Duration::from_secs(15);
+/// How long it stays down: long enough for both alerts to fire (about
+/// 4 s and 9 s in).
+const OUTAGE: Duration = Duration::from_secs(20);
+const JOB: &str = "bsc-monitor";
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Builds bsc-monitor (a no-op when up to date) and returns its path.
+fn binary() -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(&cargo)
+        .args(["build", "-p", "bsc-monitor"])
+        .current_dir(workspace())
+        .status()
+        .expect("run cargo build -p bsc-monitor");
+    assert!(status.success(), "cargo build -p bsc-monitor failed");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| workspace().join("target"), PathBuf::from);
+    let path = target.join("debug").join("bsc-monitor");
+    assert!(path.exists(), "no binary at {}", path.display());
+    path
+}
+
+/// The running binary; killed when dropped (also on a panic).
+struct Monitor {
+    child: Child,
+    metrics: SocketAddr,
+}
+
+impl Drop for Monitor {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts bsc-monitor with its metrics on 127.0.0.1:0 and the outage
+/// fault, and reads the metrics address it prints:
+/// `  metrics   http://127.0.0.1:PORT/metrics`.
+fn start_monitor() -> Monitor {
+    let mut child = Command::new(binary())
+        .env("BSC_MONITOR_METRICS__LISTEN_ADDR", "127.0.0.1:0")
+        .env(
+            "BSC_MONITOR_SIMULATOR__FAULTS__OUTAGE_AFTER_SECS",
+            OUTAGE_AFTER.as_secs().to_string(),
+        )
+        .env(
+            "BSC_MONITOR_SIMULATOR__FAULTS__OUTAGE_SECS",
+            OUTAGE.as_secs().to_string(),
+        )
+        // Reconnect attempts at 0.2 s, doubling (capped at 30 s by the app).
+        .env("BSC_MONITOR_NODE__RECONNECT_BACKOFF_SECS", "0.2")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start bsc-monitor");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        // Keep reading to the end, so that the child never blocks on a
+        // full pipe.
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(url) = line.trim().strip_prefix("metrics") {
+                let _ = tx.send(url.trim().to_owned());
+            }
+        }
+    });
+    let url = match rx.recv_timeout(Duration::from_secs(30)) {
+        Ok(url) => url,
+        Err(_) => {
+            let _ = child.kill();
+            panic!("bsc-monitor printed no metrics address within 30 s");
+        }
+    };
+    let addr = url
+        .strip_prefix("http://")
+        .and_then(|rest| rest.split('/').next())
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("cannot read an address from {url:?}"));
+    Monitor {
+        child,
+        metrics: addr,
+    }
+}
+
+/// The names of the alerts in state `state`.
+fn alerts_in(prometheus: &Prometheus, state: &str) -> Vec<String> {
+    prometheus
+        .alerts()
+        .expect("alerts")
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|a| a["state"] == state && a["labels"]["service"] == JOB)
+        .filter_map(|a| a["labels"]["alertname"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn node_outage_fires_the_websocket_and_no_data_alerts_and_they_resolve() {
+    let timing = export::Timing {
+        interval: Duration::from_secs(1),
+        pending: Duration::from_secs(2),
+        no_data_window: Duration::from_secs(5),
+    };
+    let generated = export::bsc_with(&timing).expect("generate the rules");
+    let [disconnected, no_data] = [
+        "WebSocketDisconnected".to_owned(),
+        "NoDataReceived".to_owned(),
+    ];
+    assert!(
+        generated.rules.alerts().any(|a| a.name() == disconnected)
+            && generated.rules.alerts().any(|a| a.name() == no_data)
+    );
+    let dir = std::env::temp_dir().join(format!("bsc-monitor-alerts-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let rule_path = dir.join("rules.yml");
+    std::fs::write(&rule_path, generated.rules.to_yaml().expect("yaml")).expect("write rules");
+
+    let started = Instant::now();
+    let monitor = start_monitor();
+    let prometheus = Prometheus::builder()
+        .target(Target::new(JOB, monitor.metrics))
+        .rule_file(&rule_path)
+        .scrape_interval(Duration::from_secs(1))
+        .evaluation_interval(Duration::from_secs(1))
+        .start()
+        .expect("start prometheus");
+    prometheus
+        .wait_for_target_up(JOB, Duration::from_secs(10))
+        .expect("bsc-monitor scraped");
+    // Swaps are flowing before the outage.
+    prometheus
+        .wait_until(
+            || {
+                let v = prometheus
+                    .query_value("sum(rate(bsc_ws_messages_received_total[5s]))")
+                    .ok()??;
+                (v > 0.0).then_some(())
+            },
+            Duration::from_secs(10),
+        )
+        .expect("messages received before the outage");
+    if started.elapsed() + Duration::from_secs(2) < OUTAGE_AFTER {
+        let firing = alerts_in(&prometheus, "firing");
+        assert!(
+            !firing.contains(&disconnected) && !firing.contains(&no_data),
+            "alerts firing before the outage: {firing:?}"
+        );
+    }
+
+    // The outage: both alerts fire while the node is down.
+    let deadline = OUTAGE_AFTER + OUTAGE;
+    let fired = prometheus
+        .wait_until(
+            || {
+                let firing = alerts_in(&prometheus, "firing");
+                (firing.contains(&disconnected) && firing.contains(&no_data)).then_some(firing)
+            },
+            deadline.saturating_sub(started.elapsed()) + Duration::from_secs(2),
+        )
+        .expect("WebSocketDisconnected and NoDataReceived firing during the outage");
+    let at = started.elapsed();
+    assert!(
+        at < deadline + Duration::from_secs(2),
+        "fired at {at:?}, after the node came back: {fired:?}"
+    );
+    let health = prometheus
+        .query_value(r#"health_check_status{check="bsc_ws"}"#)
+        .expect("query");
+    assert_eq!(health, Some(0.0), "the bsc_ws health check is down");
+
+    // The node is back: the app reconnects (its backoff is at most ~13 s
+    // by then) and both alerts resolve.
+    prometheus
+        .wait_until(
+            || {
+                let active: Vec<String> = ["pending", "firing"]
+                    .iter()
+                    .flat_map(|s| alerts_in(&prometheus, s))
+                    .collect();
+                (!active.contains(&disconnected) && !active.contains(&no_data)).then_some(())
+            },
+            Duration::from_secs(90).saturating_sub(started.elapsed()),
+        )
+        .expect("the alerts resolve once the node is back");
+    assert!(
+        started.elapsed() < Duration::from_secs(90),
+        "took {:?}",
+        started.elapsed()
+    );
+    drop(prometheus);
+    drop(monitor);
+    let _ = std::fs::remove_dir_all(&dir);
+}
