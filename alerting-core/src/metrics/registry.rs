@@ -103,7 +103,9 @@ impl RegistryBuilder {
     }
 
     /// Adds a label written on every series (`service`, `version`,
-    /// `instance`…).
+    /// `region`…). Leave `instance` (and `job`) to Prometheus: it sets them
+    /// on every scraped series and renames a scraped `instance` label to
+    /// `exported_instance` unless the job sets `honor_labels: true`.
     pub fn const_label(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.const_labels.push((name.into(), value.into()));
         self

@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use alerting_axum::Endpoints;
@@ -30,6 +30,16 @@ use crate::sinks::{Sinks, Webhook};
 
 /// The name of the in-flight work kind in the shutdown report.
 pub const WORK_KIND: &str = "ws_message";
+
+/// A function given every message's processing time.
+pub type ProcessingObserver = Box<dyn Fn(Duration) + Send + Sync>;
+
+/// A hook for benchmarks (`benches/throughput.rs`): when set, it is called
+/// with the processing time of every message, the very value observed into
+/// `bsc_ws_messages_processing_seconds`, whose buckets only bound it.
+/// Process-wide and set at most once; unset (the default), it costs one
+/// atomic load per message.
+pub static PROCESSING_OBSERVER: OnceLock<ProcessingObserver> = OnceLock::new();
 
 /// Start-up failed.
 #[derive(Debug, thiserror::Error)]
@@ -521,12 +531,16 @@ impl Accounting {
         }
         self.done = true;
         self.metrics.handled(self.event, handled);
+        let elapsed = self.started.elapsed();
         self.metrics
             .bsc_ws_messages_processing_seconds
             .get(Event {
                 event_type: self.event,
             })
-            .observe(self.started.elapsed().as_secs_f64());
+            .observe(elapsed.as_secs_f64());
+        if let Some(observe) = PROCESSING_OBSERVER.get() {
+            observe(elapsed);
+        }
         self.metrics.bsc_ws_messages_in_flight.dec();
     }
 }
