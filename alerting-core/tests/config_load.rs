@@ -29,7 +29,7 @@ fn temp_file(name: &str, text: &str) -> PathBuf {
 fn defaults_work_out_of_the_box() {
     let config = load("", &[]).unwrap();
     assert_eq!(config, MonitoringConfig::default());
-    assert_eq!(config.metrics.listen_addr.to_string(), "0.0.0.0:9000");
+    assert_eq!(config.metrics.listen_addr.to_string(), "127.0.0.1:9000");
     assert_eq!(config.metrics.path, "/metrics");
     assert_eq!(config.metrics.namespace, None);
     assert_eq!(config.health.interval, Duration::from_secs(10));

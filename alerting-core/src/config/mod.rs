@@ -7,7 +7,7 @@
 //!
 //! ```toml
 //! [metrics]
-//! listen_addr = "0.0.0.0:9000"
+//! listen_addr = "127.0.0.1:9000"
 //! path = "/metrics"
 //! namespace = "bsc"
 //! const_labels = { service = "bsc-monitor", env = "prod" }
@@ -181,7 +181,8 @@ impl MonitoringConfig {
 #[non_exhaustive]
 pub struct MetricsConfig {
     /// Address the metrics and health endpoints listen on. Key
-    /// `listen_addr`, default `0.0.0.0:9000`.
+    /// `listen_addr`, default `127.0.0.1:9000`: loopback only, so nothing is
+    /// exposed until you choose an address Prometheus can reach.
     pub listen_addr: SocketAddr,
     /// Path of the metrics endpoint. Key `path`, default `/metrics`.
     pub path: String,
@@ -196,7 +197,7 @@ pub struct MetricsConfig {
 impl Default for MetricsConfig {
     fn default() -> Self {
         Self {
-            listen_addr: SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 9000)),
+            listen_addr: SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 9000)),
             path: "/metrics".to_owned(),
             namespace: None,
             const_labels: BTreeMap::new(),
