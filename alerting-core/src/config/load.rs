@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 
+use serde::de::DeserializeOwned;
 use toml::{Table, Value};
 
 use super::MonitoringConfig;
@@ -98,6 +99,7 @@ impl ConfigError {
 
 #[derive(Clone, Debug)]
 enum Layer {
+    Defaults(String),
     File(PathBuf),
     Text(String),
 }
@@ -152,6 +154,16 @@ impl ConfigLoader {
         }
     }
 
+    /// Adds TOML text of defaults: a service's own defaults for library
+    /// keys (its port, its `service` label), below every later layer. An
+    /// error in it is reported as [`Origin::Defaults`].
+    ///
+    /// Layers apply in the order they are added; call this first.
+    pub fn defaults(mut self, text: impl Into<String>) -> Self {
+        self.layers.push(Layer::Defaults(text.into()));
+        self
+    }
+
     /// Adds a TOML file; it must exist.
     pub fn file(mut self, path: impl Into<PathBuf>) -> Self {
         self.layers.push(Layer::File(path.into()));
@@ -198,11 +210,105 @@ impl ConfigLoader {
     /// [`ConfigError`] naming the file, or the key, value, expectation and
     /// origin of the first bad value.
     pub fn load(self) -> Result<MonitoringConfig, ConfigError> {
+        let (mut table, mut origins) = self.read_layers()?;
+        for (name, raw) in self.collect_env()? {
+            apply_env(&mut table, &mut origins, &self.prefix, &name, &raw)?;
+        }
+        monitoring_from(table, &origins)
+    }
+
+    /// Loads a service's whole configuration from the same sources: the
+    /// library's sections (`[metrics]`, `[health]`, `[shutdown]`,
+    /// `[logging]`) into a [`MonitoringConfig`], and every other top-level
+    /// section into the service's own type `A`.
+    ///
+    /// Environment variables with the prefix override both kinds of key
+    /// (`<PREFIX>_NODE__URL` sets `node.url` of `A`); a value is read as a
+    /// TOML literal when `A` accepts it there, and as a string otherwise.
+    /// `A` decides what is unknown: with `#[serde(deny_unknown_fields)]`
+    /// a misspelt section or key is an error naming it.
+    ///
+    /// ```
+    /// use alerting_core::config::ConfigLoader;
+    /// use serde::Deserialize;
+    ///
+    /// #[derive(Debug, Default, Deserialize)]
+    /// #[serde(default, deny_unknown_fields)]
+    /// struct App {
+    ///     node: Node,
+    /// }
+    ///
+    /// #[derive(Debug, Default, Deserialize)]
+    /// #[serde(default, deny_unknown_fields)]
+    /// struct Node {
+    ///     url: String,
+    ///     retries: u32,
+    /// }
+    ///
+    /// let config = ConfigLoader::new()
+    ///     .defaults("[metrics]\nlisten_addr = \"127.0.0.1:9464\"\n")
+    ///     .toml("[node]\nurl = \"wss://bsc.example\"\n[shutdown]\ndeadline_secs = 10\n")
+    ///     .env_prefix("BSC_MONITOR")
+    ///     .env_vars([("BSC_MONITOR_NODE__RETRIES", "3")])
+    ///     .load_service::<App>()?;
+    /// assert_eq!(config.app.node.url, "wss://bsc.example");
+    /// assert_eq!(config.app.node.retries, 3);
+    /// assert_eq!(config.monitoring.metrics.listen_addr.port(), 9464);
+    ///
+    /// // The service's own checks name the key and where it was set.
+    /// if config.app.node.retries > 2 {
+    ///     let err = config.invalid("node.retries", config.app.node.retries, "at most 2");
+    ///     assert_eq!(
+    ///         err.to_string(),
+    ///         "invalid value for `node.retries` from environment variable \
+    ///          `BSC_MONITOR_NODE__RETRIES`: got 3, expected at most 2",
+    ///     );
+    /// }
+    /// # Ok::<(), alerting_core::config::ConfigError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError`] naming the file, or the key, value, expectation and
+    /// origin of the first bad value, in either kind of section.
+    pub fn load_service<A: DeserializeOwned>(self) -> Result<ServiceConfig<A>, ConfigError> {
+        let (mut table, mut origins) = self.read_layers()?;
+        let library = sections();
+        let mut app = Table::new();
+        for key in table.keys().cloned().collect::<Vec<_>>() {
+            if !library.contains(&key)
+                && let Some(value) = table.remove(&key)
+            {
+                app.insert(key, value);
+            }
+        }
+        for (name, raw) in self.collect_env()? {
+            let path = env_key(&self.prefix, &name);
+            if path
+                .first()
+                .is_some_and(|section| library.contains(section))
+            {
+                apply_env(&mut table, &mut origins, &self.prefix, &name, &raw)?;
+            } else {
+                apply_app_env::<A>(&mut app, &mut origins, &self.prefix, &name, &raw)?;
+            }
+        }
+        let monitoring = monitoring_from(table, &origins)?;
+        let app = app_from::<A>(app, &origins)?;
+        Ok(ServiceConfig {
+            monitoring,
+            app,
+            origins,
+        })
+    }
+
+    /// Reads and merges the TOML layers, recording where each key was set.
+    fn read_layers(&self) -> Result<(Table, Origins), ConfigError> {
         let mut table = Table::new();
         let mut origins = Origins::default();
-
         for layer in &self.layers {
             let (origin, text) = match layer {
+                Layer::Defaults(text) => (Origin::Defaults, text.clone()),
                 Layer::File(path) => {
                     let text =
                         std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
@@ -217,19 +323,7 @@ impl ConfigLoader {
             origins.record(&mut Vec::new(), &layer_table, &origin);
             merge(&mut table, layer_table);
         }
-
-        for (name, raw) in self.collect_env()? {
-            apply_env(&mut table, &mut origins, &self.prefix, &name, &raw)?;
-        }
-
-        let mut config: MonitoringConfig = match Value::Table(table.clone()).try_into() {
-            Ok(config) => config,
-            Err(whole) => {
-                return Err(locate(&table, &origins).unwrap_or_else(|| invalid_whole(&whole)));
-            }
-        };
-        check(&mut config, &origins)?;
-        Ok(config)
+        Ok((table, origins))
     }
 
     fn collect_env(&self) -> Result<Vec<(String, String)>, ConfigError> {
@@ -269,6 +363,182 @@ impl ConfigLoader {
     }
 }
 
+/// Deserializes and checks the library's sections.
+fn monitoring_from(table: Table, origins: &Origins) -> Result<MonitoringConfig, ConfigError> {
+    let mut config: MonitoringConfig = match Value::Table(table.clone()).try_into() {
+        Ok(config) => config,
+        Err(whole) => {
+            return Err(locate(&table, origins).unwrap_or_else(|| invalid_whole(&whole)));
+        }
+    };
+    check(&mut config, origins)?;
+    Ok(config)
+}
+
+/// Deserializes a service's own sections, naming the key at fault.
+fn app_from<A: DeserializeOwned>(table: Table, origins: &Origins) -> Result<A, ConfigError> {
+    let failure = match deserialize_app::<A>(&table) {
+        Ok(app) => return Ok(app),
+        Err(failure) => failure,
+    };
+    let value = lookup(&table, &failure.path)
+        .map(Value::to_string)
+        .unwrap_or_default();
+    Err(from_message(
+        failure.path.join("."),
+        value,
+        &failure.message,
+        origins.of(&failure.path),
+    ))
+}
+
+/// Why a service's sections did not deserialize, and where.
+struct AppFailure {
+    path: Vec<String>,
+    message: String,
+}
+
+fn deserialize_app<A: DeserializeOwned>(table: &Table) -> Result<A, AppFailure> {
+    serde_path_to_error::deserialize(Value::Table(table.clone())).map_err(|e| {
+        let mut path: Vec<String> = e
+            .path()
+            .iter()
+            .filter_map(|segment| match segment {
+                serde_path_to_error::Segment::Map { key } => Some(key.clone()),
+                serde_path_to_error::Segment::Seq { index } => Some(index.to_string()),
+                serde_path_to_error::Segment::Enum { variant } => Some(variant.clone()),
+                _ => None,
+            })
+            .collect();
+        // The TOML deserializer may add a line naming the table: the path
+        // says it already.
+        let message = e
+            .inner()
+            .to_string()
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_owned();
+        // An unknown key is reported on the table that holds it.
+        if let Some(field) = unknown_field(&message)
+            && path.last().map(String::as_str) != Some(field)
+        {
+            path.push(field.to_owned());
+        }
+        AppFailure { path, message }
+    })
+}
+
+/// `unknown field `x`, expected …` → `x`.
+fn unknown_field(message: &str) -> Option<&str> {
+    message.strip_prefix("unknown field `")?.split('`').next()
+}
+
+fn lookup<'t>(table: &'t Table, path: &[String]) -> Option<&'t Value> {
+    let (first, rest) = path.split_first()?;
+    let mut value = table.get(first)?;
+    for key in rest {
+        value = match value {
+            Value::Table(t) => t.get(key)?,
+            Value::Array(items) => items.get(key.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(value)
+}
+
+/// Applies one variable to a service's own sections: the TOML literal
+/// when the service accepts it at that key, else the text as a string.
+fn apply_app_env<A: DeserializeOwned>(
+    table: &mut Table,
+    origins: &mut Origins,
+    prefix: &str,
+    name: &str,
+    raw: &str,
+) -> Result<(), ConfigError> {
+    let path = env_key(prefix, name);
+    let origin = Origin::Env(name.to_owned());
+    if path.iter().any(String::is_empty) {
+        return Err(ConfigError::UnknownKey {
+            key: path.join("."),
+            origin,
+            expected: format!("a variable named `{prefix}_<SECTION>__<KEY>`"),
+        });
+    }
+    let typed = raw.parse::<Value>().ok();
+    let candidates: Vec<Value> = typed
+        .into_iter()
+        .chain(std::iter::once(Value::String(raw.to_owned())))
+        .collect();
+    let mut first_error = None;
+    for candidate in &candidates {
+        let mut trial = table.clone();
+        insert(&mut trial, &path, candidate.clone());
+        // Accepted unless the service refuses this very key (a bad value
+        // elsewhere is reported later, with its own origin).
+        match deserialize_app::<A>(&trial) {
+            Err(failure) if failure.path.starts_with(&path) || path.starts_with(&failure.path) => {
+                first_error.get_or_insert(failure.message);
+            }
+            _ => {
+                *table = trial;
+                origins.0.retain(|k, _| !k.starts_with(&path));
+                origins.0.insert(path, origin);
+                return Ok(());
+            }
+        }
+    }
+    Err(from_message(
+        path.join("."),
+        Value::String(raw.to_owned()).to_string(),
+        &first_error.unwrap_or_default(),
+        origin,
+    ))
+}
+
+/// A service's whole configuration: the library's sections and its own,
+/// loaded together by [`ConfigLoader::load_service`].
+///
+/// It remembers where each key was set, so that the service's own checks
+/// (ranges, keys that depend on each other) report errors the way the
+/// loader does: [`ServiceConfig::invalid`].
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct ServiceConfig<A> {
+    /// `[metrics]`, `[health]`, `[shutdown]`, `[logging]`.
+    pub monitoring: MonitoringConfig,
+    /// Every other section.
+    pub app: A,
+    origins: Origins,
+}
+
+impl<A> ServiceConfig<A> {
+    /// Where `key` (dotted: `node.url`) was set: the layer or variable that
+    /// set it or the nearest table above it, or [`Origin::Defaults`].
+    pub fn origin(&self, key: &str) -> Origin {
+        let path: Vec<String> = key.split('.').map(str::to_owned).collect();
+        self.origins.of(&path)
+    }
+
+    /// A [`ConfigError::Invalid`] for `key`, with its origin: `value` as
+    /// the user wrote it (quote strings: `format!("{s:?}")`), and what the
+    /// key accepts.
+    pub fn invalid(
+        &self,
+        key: &str,
+        value: impl fmt::Display,
+        expected: impl Into<String>,
+    ) -> ConfigError {
+        ConfigError::Invalid {
+            key: key.to_owned(),
+            value: value.to_string(),
+            expected: expected.into(),
+            origin: self.origin(key),
+        }
+    }
+}
+
 fn parse_toml(text: &str, origin: &Origin) -> Result<Table, ConfigError> {
     text.parse::<Table>().map_err(|e| {
         let (line, column) = e
@@ -304,7 +574,7 @@ fn merge(into: &mut Table, from: Table) {
 }
 
 /// Where each leaf was last set.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 struct Origins(BTreeMap<Vec<String>, Origin>);
 
 impl Origins {

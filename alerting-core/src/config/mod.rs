@@ -61,6 +61,19 @@
 //! with [`ConfigLoader::env_prefix`]. `RUST_LOG`, when set, replaces the
 //! logging filter (see [`crate::logging`]).
 //!
+//! # A service's own sections
+//!
+//! A service usually wants one file and one prefix for everything:
+//! [`ConfigLoader::load_service`] reads the library's sections into a
+//! [`MonitoringConfig`] and every other section into the service's own
+//! serde type, applies `<PREFIX>_<SECTION>__<KEY>` variables to both, and
+//! returns a [`ServiceConfig`] that also knows where each key was set, so
+//! the service's own checks can name the key and its origin
+//! ([`ServiceConfig::invalid`]). [`ConfigLoader::defaults`] sets the
+//! service's own defaults for library keys (its port, its `service`
+//! label). In this mode every variable with the prefix belongs to the
+//! service, so one that names no key is an error, not ignored.
+//!
 //! # Errors
 //!
 //! A bad value is a [`ConfigError`] that names the key, the value, what was
@@ -92,7 +105,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::metrics::{MetricsError, Registry};
 
-pub use load::{ConfigError, ConfigLoader, Origin};
+pub use load::{ConfigError, ConfigLoader, Origin, ServiceConfig};
 
 /// Configuration of metrics, health, shutdown and logging.
 ///

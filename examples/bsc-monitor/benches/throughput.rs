@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use alerting_core::shutdown::Shutdown;
 use bsc_monitor::app::{self, PROCESSING_OBSERVER};
-use bsc_monitor::config::Config;
+use bsc_monitor::config;
 use bsc_monitor::metrics::{Event, EventType};
 
 /// Whether the observer records (only during the measured window).
@@ -135,7 +135,7 @@ async fn run(setup: &Setup, warm_up: Duration, window: Duration) -> Measured {
          [simulator]\nrate_per_sec = 1000000.0\nlatency_ms = {}\n{}",
         setup.concurrency, setup.latency_ms, setup.extra
     );
-    let config = Config::load_with(None, Some(&toml), std::iter::empty()).expect("config");
+    let config = config::load_with(None, Some(&toml), std::iter::empty()).expect("config");
     let registry = config.monitoring.metrics.registry().expect("registry");
     let shutdown = Shutdown::builder()
         .config(&config.monitoring.shutdown)

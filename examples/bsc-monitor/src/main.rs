@@ -7,7 +7,7 @@ use alerting_core::logging;
 use alerting_core::metrics::Registry;
 use alerting_core::shutdown::Shutdown;
 use bsc_monitor::app;
-use bsc_monitor::config::Config;
+use bsc_monitor::config;
 
 const HELP: &str = "\
 bsc-monitor: watch BSC swap events, filter them, send alerts; observable
@@ -56,6 +56,18 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
     Ok(Args::Run(config))
 }
 
+/// An error and its causes: `cannot read config file `x`: No such file…`.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cause = c.source();
+    }
+    out
+}
+
 fn main() -> ExitCode {
     let path = match parse_args(std::env::args().skip(1)) {
         Ok(Args::Help) => {
@@ -72,10 +84,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let config = match Config::load(path.as_deref()) {
+    let config = match config::load(path.as_deref()) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("bsc-monitor: bad configuration: {e}");
+            eprintln!("bsc-monitor: bad configuration: {}", chain(&e));
             return ExitCode::from(2);
         }
     };
@@ -93,13 +105,13 @@ fn main() -> ExitCode {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) => {
-            eprintln!("bsc-monitor: {e}");
+            eprintln!("bsc-monitor: {}", chain(&*e));
             ExitCode::FAILURE
         }
     }
 }
 
-async fn run(config: Config) -> Result<bool, Box<dyn std::error::Error>> {
+async fn run(config: config::Config) -> Result<bool, Box<dyn std::error::Error>> {
     let log_guard = logging::init(&config.monitoring.logging)?;
     let registry = config.monitoring.metrics.registry()?;
     // `#[instrumented]` functions record into the global registry.

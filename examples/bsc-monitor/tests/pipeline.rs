@@ -7,7 +7,7 @@ use std::time::Duration;
 use alerting_core::shutdown::Shutdown;
 use axum::http::Method;
 use bsc_monitor::app;
-use bsc_monitor::config::Config;
+use bsc_monitor::config;
 
 const TOML: &str = r#"
 [metrics]
@@ -34,7 +34,7 @@ price_missing_rate = 0.1
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_message_read_is_counted_once() {
-    let config = Config::load_with(None, Some(TOML), std::iter::empty()).unwrap();
+    let config = config::load_with(None, Some(TOML), std::iter::empty()).unwrap();
     let registry = config.monitoring.metrics.registry().unwrap();
     let shutdown = Shutdown::builder()
         .config(&config.monitoring.shutdown)

@@ -16,13 +16,12 @@
 //!
 //! A bad value is a [`ConfigError`] naming the key and where it was set.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
-use alerting_core::config::MonitoringConfig;
+pub use alerting_core::config::ConfigError;
+use alerting_core::config::{ConfigLoader, ServiceConfig};
 use serde::Deserialize;
-use toml::{Table, Value};
 
 use crate::metrics::MAX_BATCHES;
 
@@ -36,63 +35,18 @@ pub const SIMULATED: &str = "simulated";
 /// has 9464; both can run side by side).
 pub const DEFAULT_LISTEN_ADDR: &str = "127.0.0.1:9465";
 
-/// The sections that belong to [`MonitoringConfig`].
-const MONITORING_SECTIONS: [&str; 4] = ["metrics", "health", "shutdown", "logging"];
+/// Where this app's defaults for the library's keys differ from the
+/// library's: its port and its `service` label.
+const DEFAULTS: &str = r#"
+[metrics]
+listen_addr = "127.0.0.1:9465"
+[metrics.const_labels]
+service = "sol-monitor"
+"#;
 
-/// A configuration that could not be loaded.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ConfigError {
-    /// The file could not be read.
-    #[error("cannot read config file `{}`: {source}", path.display())]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// The file is not TOML.
-    #[error("invalid TOML in `{}`: {message}", path.display())]
-    Parse {
-        /// The file.
-        path: PathBuf,
-        /// What the parser said.
-        message: String,
-    },
-    /// A key has a bad value, or does not exist.
-    #[error("invalid value for `{key}` {origin}: {message}")]
-    Invalid {
-        /// The dotted key (`batches.size`).
-        key: String,
-        /// Where it was set (`in file …`, `from environment variable …`).
-        origin: String,
-        /// What is wrong.
-        message: String,
-    },
-    /// A bad value in `[metrics]`, `[health]`, `[shutdown]` or `[logging]`.
-    #[error("{0}")]
-    Monitoring(String),
-}
-
-impl ConfigError {
-    /// The dotted key at fault, when there is one.
-    pub fn key(&self) -> Option<&str> {
-        match self {
-            ConfigError::Invalid { key, .. } => Some(key),
-            _ => None,
-        }
-    }
-}
-
-/// The whole configuration.
-#[derive(Clone, Debug, Default)]
-#[non_exhaustive]
-pub struct Config {
-    /// Metrics, health, shutdown and logging (the library's sections).
-    pub monitoring: MonitoringConfig,
-    /// The app's own sections.
-    pub app: AppConfig,
-}
+/// The whole configuration: `monitoring` (the library's sections) and
+/// `app` (this app's), with where each key was set.
+pub type Config = ServiceConfig<AppConfig>;
 
 /// The app's own sections.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
@@ -249,215 +203,68 @@ pub struct FaultsConfig {
     pub subscribe_error_rate: f64,
 }
 
-impl Config {
-    /// Loads `path` (if any) and the process environment.
-    ///
-    /// # Errors
-    ///
-    /// [`ConfigError`] naming the file or the key at fault.
-    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
-        Self::load_with(path, None, std::env::vars())
+/// Loads `path` (if any), then the process environment.
+///
+/// # Errors
+///
+/// [`ConfigError`] naming the file or the key at fault.
+pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+    let mut loader = ConfigLoader::new().defaults(DEFAULTS);
+    if let Some(path) = path {
+        loader = loader.file(path);
     }
+    finish(loader.env_prefix(ENV_PREFIX).load_service()?)
+}
 
-    /// Loads `path` (if any) or `text` (if any), then `env` (pairs of
-    /// variable name and value; only `SOL_MONITOR_…` ones are read).
-    ///
-    /// # Errors
-    ///
-    /// [`ConfigError`] naming the file or the key at fault.
-    pub fn load_with(
-        path: Option<&Path>,
-        text: Option<&str>,
-        env: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<Self, ConfigError> {
-        let (mut table, file_origin) = match (path, text) {
-            (Some(path), _) => {
-                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-                    path: path.to_owned(),
-                    source,
-                })?;
-                (parse(&text, path)?, format!("in file `{}`", path.display()))
-            }
-            (None, Some(text)) => (
-                parse(text, Path::new("<inline>"))?,
-                "in inline TOML".to_owned(),
-            ),
-            (None, None) => (Table::new(), "in the defaults".to_owned()),
-        };
-
-        // The library's sections go to its own loader (with its checks and
-        // errors); defaults that differ from the library's are set first.
-        let mut monitoring = Table::new();
-        for section in MONITORING_SECTIONS {
-            if let Some(value) = table.remove(section) {
-                monitoring.insert(section.to_owned(), value);
-            }
-        }
-        let metrics = monitoring
-            .entry("metrics")
-            .or_insert_with(|| Value::Table(Table::new()));
-        if let Value::Table(metrics) = metrics {
-            metrics
-                .entry("listen_addr")
-                .or_insert_with(|| Value::String(DEFAULT_LISTEN_ADDR.to_owned()));
-            let labels = metrics
-                .entry("const_labels")
-                .or_insert_with(|| Value::Table(Table::new()));
-            if let Value::Table(labels) = labels {
-                labels
-                    .entry("service")
-                    .or_insert_with(|| Value::String("sol-monitor".to_owned()));
-            }
-        }
-
-        let lead = format!("{ENV_PREFIX}_");
-        let mut env: Vec<(String, String)> = env
-            .into_iter()
-            .filter(|(k, _)| k.to_ascii_uppercase().starts_with(&lead))
-            .collect();
-        env.sort();
-
-        let monitoring_text = toml::to_string(&monitoring)
-            .map_err(|e| ConfigError::Monitoring(format!("cannot re-encode the file: {e}")))?;
-        let monitoring = MonitoringConfig::loader()
-            .toml(monitoring_text)
-            .env_prefix(ENV_PREFIX)
-            .env_vars(env.iter().map(|(k, v)| (k.clone(), v.clone())))
-            .load()
-            .map_err(|e| {
-                ConfigError::Monitoring(e.to_string().replace("in inline TOML", &file_origin))
-            })?;
-
-        let mut origins: BTreeMap<String, String> = BTreeMap::new();
-        for (name, raw) in &env {
-            let path: Vec<String> = name[lead.len()..]
-                .split("__")
-                .map(str::to_ascii_lowercase)
-                .collect();
-            if path.iter().any(String::is_empty) {
-                return Err(ConfigError::Invalid {
-                    key: path.join("."),
-                    origin: format!("from environment variable `{name}`"),
-                    message: "an empty part in the variable name".to_owned(),
-                });
-            }
-            if MONITORING_SECTIONS.contains(&path[0].as_str()) {
-                continue;
-            }
-            set_path(&mut table, &path, env_value(raw)).map_err(|message| {
-                ConfigError::Invalid {
-                    key: path.join("."),
-                    origin: format!("from environment variable `{name}`"),
-                    message,
-                }
-            })?;
-            origins.insert(
-                path.join("."),
-                format!("from environment variable `{name}`"),
-            );
-        }
-
-        let origin_of = |key: &str| -> String {
-            origins
-                .iter()
-                .find(|(k, _)| {
-                    key == k.as_str()
-                        || key.starts_with(&format!("{k}."))
-                        || k.starts_with(&format!("{key}."))
-                })
-                .map(|(_, o)| o.clone())
-                .unwrap_or_else(|| file_origin.clone())
-        };
-
-        let app: AppConfig =
-            serde_path_to_error::deserialize(Value::Table(table)).map_err(|e| {
-                let key = e.path().to_string();
-                let inner = e.inner().to_string();
-                // The TOML deserializer appends "in `section`"; the key says it.
-                let message = inner.lines().next().unwrap_or_default().to_owned();
-                // An unknown top-level section is reported on the root.
-                let key = match unknown_field(&message) {
-                    Some(field) if key == "." => field.to_owned(),
-                    _ => key,
-                };
-                ConfigError::Invalid {
-                    origin: origin_of(&key),
-                    key,
-                    message,
-                }
-            })?;
-        app.validate(&origin_of)?;
-        Ok(Config { monitoring, app })
+/// Loads `path` (if any) or `text` (if any), then `env` (pairs of
+/// variable name and value; only `SOL_MONITOR_…` ones are read).
+///
+/// # Errors
+///
+/// [`ConfigError`] naming the file or the key at fault.
+pub fn load_with(
+    path: Option<&Path>,
+    text: Option<&str>,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<Config, ConfigError> {
+    let mut loader = ConfigLoader::new().defaults(DEFAULTS);
+    match (path, text) {
+        (Some(path), _) => loader = loader.file(path),
+        (None, Some(text)) => loader = loader.toml(text),
+        (None, None) => {}
     }
+    finish(loader.env_prefix(ENV_PREFIX).env_vars(env).load_service()?)
 }
 
-fn parse(text: &str, path: &Path) -> Result<Table, ConfigError> {
-    text.parse::<Table>().map_err(|e| ConfigError::Parse {
-        path: path.to_owned(),
-        message: e.to_string().trim().to_owned(),
-    })
-}
-
-/// `unknown field `x`, expected …` → `x`.
-fn unknown_field(message: &str) -> Option<&str> {
-    let rest = message.strip_prefix("unknown field `")?;
-    rest.split('`').next()
-}
-
-fn env_value(raw: &str) -> Value {
-    // Numbers, booleans and arrays as TOML; everything else as a string.
-    format!("v = {raw}")
-        .parse::<Table>()
-        .ok()
-        .and_then(|mut t| t.remove("v"))
-        .unwrap_or_else(|| Value::String(raw.to_owned()))
-}
-
-fn set_path(table: &mut Table, path: &[String], value: Value) -> Result<(), String> {
-    let (last, parents) = path.split_last().ok_or("an empty key")?;
-    let mut at = table;
-    for part in parents {
-        let next = at
-            .entry(part.clone())
-            .or_insert_with(|| Value::Table(Table::new()));
-        at = match next {
-            Value::Table(t) => t,
-            _ => return Err(format!("`{part}` is not a section")),
-        };
-    }
-    at.insert(last.clone(), value);
-    Ok(())
+fn finish(config: Config) -> Result<Config, ConfigError> {
+    config.app.validate(&config)?;
+    Ok(config)
 }
 
 impl AppConfig {
-    fn validate(&self, origin_of: &dyn Fn(&str) -> String) -> Result<(), ConfigError> {
-        let bad = |key: &str, message: &str| ConfigError::Invalid {
-            key: key.to_owned(),
-            origin: origin_of(key),
-            message: message.to_owned(),
-        };
+    /// The checks serde cannot express: ranges, and keys that depend on
+    /// each other.
+    fn validate(&self, config: &Config) -> Result<(), ConfigError> {
         let positive = |key: &str, v: f64| {
             if v.is_finite() && v > 0.0 {
                 Ok(())
             } else {
-                Err(bad(key, &format!("got {v}, expected a number above 0")))
+                Err(config.invalid(key, v, "a number above 0"))
             }
         };
         let fraction = |key: &str, v: f64| {
             if (0.0..=1.0).contains(&v) {
                 Ok(())
             } else {
-                Err(bad(
-                    key,
-                    &format!("got {v}, expected a fraction from 0 to 1"),
-                ))
+                Err(config.invalid(key, v, "a fraction from 0 to 1"))
             }
         };
         let n = &self.node;
         if n.url != SIMULATED && !n.url.starts_with("ws://") && !n.url.starts_with("wss://") {
-            return Err(bad(
+            return Err(config.invalid(
                 "node.url",
-                &format!("got {:?}, expected `simulated` or a ws:// URL", n.url),
+                format!("{:?}", n.url),
+                "`simulated` or a ws:// or wss:// URL",
             ));
         }
         positive("node.connect_timeout_secs", n.connect_timeout_secs)?;
@@ -466,21 +273,20 @@ impl AppConfig {
 
         let b = &self.batches;
         if b.size == 0 || b.size > 10_000 {
-            return Err(bad(
-                "batches.size",
-                &format!("got {}, expected 1 to 10000", b.size),
-            ));
+            return Err(config.invalid("batches.size", b.size, "1 to 10000"));
         }
         if n.url != SIMULATED && b.accounts.is_empty() {
-            return Err(bad(
+            return Err(config.invalid(
                 "batches.accounts",
-                "got [], expected the accounts to watch (only the simulator has defaults)",
+                "[]",
+                "the accounts to watch (only the simulator has defaults)",
             ));
         }
         if let Some(a) = b.accounts.iter().find(|a| !is_pubkey(a)) {
-            return Err(bad(
+            return Err(config.invalid(
                 "batches.accounts",
-                &format!("got {a:?}, expected a base58 public key (32 to 44 characters)"),
+                format!("{a:?}"),
+                "base58 public keys (32 to 44 characters)",
             ));
         }
         let accounts = if b.accounts.is_empty() {
@@ -489,12 +295,12 @@ impl AppConfig {
             b.accounts.len()
         };
         if accounts.div_ceil(b.size) > MAX_BATCHES {
-            return Err(bad(
+            return Err(config.invalid(
                 "batches.size",
-                &format!(
-                    "{accounts} accounts in batches of {} make {} batches; at most {MAX_BATCHES} \
-                     (the series limit of the batch metrics): raise the size",
-                    b.size,
+                b.size,
+                format!(
+                    "a size that makes at most {MAX_BATCHES} batches of the {accounts} accounts \
+                     (the series limit of the batch metrics), not {}: raise it",
                     accounts.div_ceil(b.size)
                 ),
             ));
@@ -504,34 +310,23 @@ impl AppConfig {
         positive("backoff.initial_secs", k.initial_secs)?;
         positive("backoff.max_secs", k.max_secs)?;
         if k.max_secs < k.initial_secs {
-            return Err(bad(
+            return Err(config.invalid(
                 "backoff.max_secs",
-                &format!(
-                    "got {}, expected at least backoff.initial_secs ({})",
-                    k.max_secs, k.initial_secs
-                ),
+                k.max_secs,
+                format!("at least backoff.initial_secs ({})", k.initial_secs),
             ));
         }
         if !(k.multiplier.is_finite() && (1.0..=100.0).contains(&k.multiplier)) {
-            return Err(bad(
-                "backoff.multiplier",
-                &format!("got {}, expected 1 to 100", k.multiplier),
-            ));
+            return Err(config.invalid("backoff.multiplier", k.multiplier, "1 to 100"));
         }
         fraction("backoff.jitter", k.jitter)?;
 
         let s = &self.simulator;
         if s.pairs == 0 || s.pairs > 100_000 {
-            return Err(bad(
-                "simulator.pairs",
-                &format!("got {}, expected 1 to 100000", s.pairs),
-            ));
+            return Err(config.invalid("simulator.pairs", s.pairs, "1 to 100000"));
         }
         if !(s.rate_per_sec.is_finite() && (0.0..=1000.0).contains(&s.rate_per_sec)) {
-            return Err(bad(
-                "simulator.rate_per_sec",
-                &format!("got {}, expected 0 to 1000", s.rate_per_sec),
-            ));
+            return Err(config.invalid("simulator.rate_per_sec", s.rate_per_sec, "0 to 1000"));
         }
         fraction("simulator.empty_rate", s.empty_rate)?;
         let f = &s.faults;
@@ -541,10 +336,12 @@ impl AppConfig {
             "simulator.faults.subscribe_error_rate",
             f.subscribe_error_rate,
         )?;
-        if f.silent_rate + f.unresponsive_rate + f.subscribe_error_rate > 1.0 {
-            return Err(bad(
+        let sum = f.silent_rate + f.unresponsive_rate + f.subscribe_error_rate;
+        if sum > 1.0 {
+            return Err(config.invalid(
                 "simulator.faults",
-                "silent_rate + unresponsive_rate + subscribe_error_rate is above 1",
+                format!("rates adding up to {sum}"),
+                "silent_rate + unresponsive_rate + subscribe_error_rate of 1 at most",
             ));
         }
         Ok(())
@@ -568,7 +365,7 @@ mod tests {
     use super::*;
 
     fn load(text: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        Config::load_with(
+        load_with(
             None,
             Some(text),
             env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
@@ -588,7 +385,7 @@ mod tests {
     #[test]
     fn the_shipped_file_loads_and_matches_the_defaults() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("sol-monitor.toml");
-        let c = Config::load_with(Some(&path), None, std::iter::empty()).unwrap();
+        let c = load_with(Some(&path), None, std::iter::empty()).unwrap();
         assert_eq!(c.app, AppConfig::default());
         assert_eq!(
             c.monitoring.metrics.listen_addr.to_string(),

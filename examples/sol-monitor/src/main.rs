@@ -7,7 +7,7 @@ use alerting_core::logging;
 use alerting_core::metrics::Registry;
 use alerting_core::shutdown::Shutdown;
 use sol_monitor::app;
-use sol_monitor::config::Config;
+use sol_monitor::config;
 
 const HELP: &str = "\
 sol-monitor: keep batches of Solana WebSocket subscriptions (accountSubscribe,
@@ -58,6 +58,18 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
     Ok(Args::Run(config))
 }
 
+/// An error and its causes: `cannot read config file `x`: No such file…`.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cause = c.source();
+    }
+    out
+}
+
 fn main() -> ExitCode {
     let path = match parse_args(std::env::args().skip(1)) {
         Ok(Args::Help) => {
@@ -74,10 +86,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let config = match Config::load(path.as_deref()) {
+    let config = match config::load(path.as_deref()) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("sol-monitor: bad configuration: {e}");
+            eprintln!("sol-monitor: bad configuration: {}", chain(&e));
             return ExitCode::from(2);
         }
     };
@@ -95,13 +107,13 @@ fn main() -> ExitCode {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) => {
-            eprintln!("sol-monitor: {e}");
+            eprintln!("sol-monitor: {}", chain(&*e));
             ExitCode::FAILURE
         }
     }
 }
 
-async fn run(config: Config) -> Result<bool, Box<dyn std::error::Error>> {
+async fn run(config: config::Config) -> Result<bool, Box<dyn std::error::Error>> {
     let log_guard = logging::init(&config.monitoring.logging)?;
     let registry = config.monitoring.metrics.registry()?;
     // `#[instrumented]` functions record into the global registry.

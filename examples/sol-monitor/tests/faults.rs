@@ -8,7 +8,7 @@ use std::time::Duration;
 use alerting_core::metrics::Registry;
 use alerting_core::shutdown::Shutdown;
 use sol_monitor::app;
-use sol_monitor::config::Config;
+use sol_monitor::config;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const TOML: &str = r#"
@@ -62,7 +62,7 @@ fn sample(text: &str, series: &str) -> Option<f64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn faults_are_counted_by_batch_and_reason() {
-    let config = Config::load_with(None, Some(TOML), std::iter::empty()).unwrap();
+    let config = config::load_with(None, Some(TOML), std::iter::empty()).unwrap();
     let registry = config.monitoring.metrics.registry().unwrap();
     // `#[instrumented]` functions record into the global registry.
     Registry::set_global(registry.clone()).unwrap();
