@@ -150,3 +150,37 @@ fn panels_are_laid_out_on_the_grid_under_their_rows() {
         "DEGRADED"
     );
 }
+
+#[test]
+fn in_flight_panels_only_for_functions_that_have_the_gauge() {
+    let registry = Registry::new();
+    let titles = |fns: &builtin::Instrumented| -> Vec<(String, Vec<String>)> {
+        Dashboard::new("Demo", "demo")
+            .instrumented_overview(fns)
+            .instrumented_functions(fns, &["process", "send"])
+            .rows()
+            .iter()
+            .map(|r| {
+                let panels = r.panels().iter().map(|p| p.title().to_owned()).collect();
+                (r.title().to_owned(), panels)
+            })
+            .collect()
+    };
+    let has_in_flight = |rows: &[(String, Vec<String>)], row: &str| {
+        rows.iter()
+            .find(|(t, _)| t == row)
+            .expect("row")
+            .1
+            .iter()
+            .any(|p| p == "In flight")
+    };
+    // Not declared: every function is assumed to have one.
+    let all = titles(&builtin::Instrumented::new(&registry));
+    assert!(has_in_flight(&all, "Overview") && has_in_flight(&all, "fn send"));
+    let one = titles(&builtin::Instrumented::new(&registry).with_in_flight(&["process"]));
+    assert!(has_in_flight(&one, "Overview"));
+    assert!(has_in_flight(&one, "fn process"));
+    assert!(!has_in_flight(&one, "fn send"));
+    let none = titles(&builtin::Instrumented::new(&registry).with_in_flight(&[]));
+    assert!(none.iter().all(|(t, _)| !has_in_flight(&none, t)));
+}

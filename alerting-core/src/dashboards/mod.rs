@@ -592,7 +592,7 @@ impl Dashboard {
     pub fn instrumented_overview(self, functions: &Instrumented) -> Self {
         let finished = self.filtered(functions.finished());
         let errors = self.filtered(functions.errors());
-        let row = Row::new("Overview")
+        let mut row = Row::new("Overview")
             .panel(
                 Panel::timeseries("Calls per second", Unit::OpsPerSecond)
                     .min(0.0)
@@ -610,8 +610,9 @@ impl Dashboard {
                         "{{function}}",
                     ),
             )
-            .panel(self.percentiles("Latency", self.filtered(functions.duration()), &[]))
-            .panel(
+            .panel(self.percentiles("Latency", self.filtered(functions.duration()), &[]));
+        if functions.any_in_flight() {
+            row = row.panel(
                 Panel::timeseries("In flight", Unit::Short)
                     .min(0.0)
                     .description("functions instrumented with `in_flight`")
@@ -620,20 +621,25 @@ impl Dashboard {
                         "{{function}}",
                     ),
             );
+        }
         self.row(row)
     }
 
     /// A row per `#[instrumented]` function: calls per second by outcome,
-    /// error ratio, p50/p95/p99, in flight.
+    /// error ratio, p50/p95/p99, and in flight for the functions that have
+    /// it ([`Instrumented::with_in_flight`]).
     #[must_use]
     pub fn instrumented_functions(mut self, functions: &Instrumented, names: &[&str]) -> Self {
         for name in names {
             let only = |s: Selector| self.filtered(s).eq("function", name);
             let outcome = functions.outcome_label().to_owned();
-            let row = Row::new(format!("fn {name}"))
+            let in_flight = functions.has_in_flight(name);
+            // Four panels of 6 columns, or three of 8 without in-flight.
+            let width = if in_flight { 6 } else { 8 };
+            let mut row = Row::new(format!("fn {name}"))
                 .panel(
                     Panel::timeseries("Calls per second by outcome", Unit::OpsPerSecond)
-                        .width(6)
+                        .width(width)
                         .min(0.0)
                         .query(
                             rate(only(functions.calls().select()), FIVE_MINUTES)
@@ -643,7 +649,7 @@ impl Dashboard {
                 )
                 .panel(
                     Panel::timeseries("Error ratio", Unit::Ratio)
-                        .width(6)
+                        .width(width)
                         .min(0.0)
                         .query(
                             error_ratio(
@@ -657,17 +663,19 @@ impl Dashboard {
                 )
                 .panel(
                     self.percentiles("Latency", only(functions.duration().select()), &[])
-                        .width(6),
-                )
-                .panel(
+                        .width(width),
+                );
+            if in_flight {
+                row = row.panel(
                     Panel::timeseries("In flight", Unit::Short)
-                        .width(6)
+                        .width(width)
                         .min(0.0)
                         .query(
                             Expr::from(only(functions.in_flight().select())).sum(),
                             "in flight",
                         ),
                 );
+            }
             self.rows.push(row);
         }
         self

@@ -49,6 +49,7 @@ pub struct Instrumented {
     calls: MetricRef,
     duration: MetricRef,
     in_flight: MetricRef,
+    in_flight_functions: Option<Vec<String>>,
 }
 
 impl Instrumented {
@@ -75,7 +76,34 @@ impl Instrumented {
             calls,
             duration,
             in_flight,
+            in_flight_functions: None,
         }
+    }
+
+    /// Declares which functions have the attribute's `in_flight` option
+    /// (the others write no in-flight gauge), so that dashboards show an
+    /// in-flight panel only for them. Without it, every function is
+    /// assumed to have one.
+    #[must_use]
+    pub fn with_in_flight(mut self, functions: &[&str]) -> Self {
+        self.in_flight_functions = Some(functions.iter().map(|f| (*f).to_owned()).collect());
+        self
+    }
+
+    /// Whether `function` writes the in-flight gauge, as far as declared
+    /// with [`with_in_flight`](Self::with_in_flight) (`true` when nothing
+    /// was declared).
+    pub fn has_in_flight(&self, function: &str) -> bool {
+        self.in_flight_functions
+            .as_ref()
+            .is_none_or(|names| names.iter().any(|n| n == function))
+    }
+
+    /// Whether any function writes the in-flight gauge, as far as declared.
+    pub fn any_in_flight(&self) -> bool {
+        self.in_flight_functions
+            .as_ref()
+            .is_none_or(|names| !names.is_empty())
     }
 
     /// The static labels the attribute adds (`labels(chain = "bsc")`).

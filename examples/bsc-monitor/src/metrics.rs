@@ -2,16 +2,25 @@
 //! there, with enum labels for every closed set.
 //!
 //! This file is the one definition of bsc-monitor's metrics: the rules and
-//! dashboard generator, `alerting-core/examples/export.rs`, compiles it too
-//! (`#[path]`), so the generated `docs/generated/bsc-monitor/` names these
-//! families, labels and buckets. It must therefore depend on nothing but
-//! `alerting_core` (no `crate::` paths). Each field is [`Named`], which
-//! derefs to the metric and lets rules and panels name it.
+//! dashboard generator (`tools/generate`) uses these types, so the
+//! generated `docs/generated/bsc-monitor/` names these families, labels and
+//! buckets. Each field is [`Named`], which derefs to the metric and lets
+//! rules and panels name it.
 
 use alerting_core::metrics::{
     Counter, Family, Gauge, Histogram, LabelSet, LabelValue, MetricGroup,
 };
 use alerting_core::rules::Named;
+
+/// The app's `#[instrumented]` functions (`src/pipeline.rs`,
+/// `src/price.rs`, `src/sinks.rs`), which the generated SLOs and dashboard
+/// name.
+pub const INSTRUMENTED_FUNCTIONS: &[&str] =
+    &["process_swap_event", "fetch_token_info", "send_alert"];
+
+/// Those of [`INSTRUMENTED_FUNCTIONS`] with the `in_flight` option (the
+/// others write no `function_calls_in_flight` series).
+pub const IN_FLIGHT_FUNCTIONS: &[&str] = &["process_swap_event"];
 
 /// What happened to a call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelValue)]

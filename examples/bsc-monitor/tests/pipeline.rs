@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use alerting_core::metrics::Registry;
 use alerting_core::shutdown::Shutdown;
 use axum::http::Method;
 use bsc_monitor::app;
@@ -36,6 +37,8 @@ price_missing_rate = 0.1
 async fn every_message_read_is_counted_once() {
     let config = config::load_with(None, Some(TOML), std::iter::empty()).unwrap();
     let registry = config.monitoring.metrics.registry().unwrap();
+    // `#[instrumented]` functions record into the global registry.
+    Registry::set_global(registry.clone()).unwrap();
     let shutdown = Shutdown::builder()
         .config(&config.monitoring.shutdown)
         .signals(false)
@@ -66,6 +69,23 @@ async fn every_message_read_is_counted_once() {
         r#"health_check_status"#,
     ] {
         assert!(text.contains(series), "missing {series} in\n{text}");
+    }
+    // The functions the generated rules and dashboard name (tools/generate).
+    for function in bsc_monitor::metrics::INSTRUMENTED_FUNCTIONS {
+        let series = format!(r#"function="{function}""#);
+        assert!(text.contains(&series), "missing {series} in\n{text}");
+    }
+    // …and the in-flight gauge exactly for those declared to have one.
+    for function in bsc_monitor::metrics::INSTRUMENTED_FUNCTIONS {
+        let gauge = text.lines().any(|l| {
+            l.starts_with("function_calls_in_flight{")
+                && l.contains(&format!(r#"function="{function}""#))
+        });
+        assert_eq!(
+            gauge,
+            bsc_monitor::metrics::IN_FLIGHT_FUNCTIONS.contains(function),
+            "function_calls_in_flight of {function}"
+        );
     }
 
     shutdown.trigger("test");

@@ -1,9 +1,13 @@
 //! The metrics: the SolAlert plan's SOL list, names and labels as written
 //! there (`sol_ws_connections_active{batch_id}`,
 //! `sol_ws_reconnects_total{batch_id,reason}`,
-//! `sol_ws_data_received_total{batch_id,has_data}`), with the same types as
-//! `alerting-core/examples/export.rs`, which generates their rules and
-//! dashboard.
+//! `sol_ws_data_received_total{batch_id,has_data}`).
+//!
+//! This file is the one definition of sol-monitor's metrics: the rules and
+//! dashboard generator (`tools/generate`) uses these types, so the
+//! generated `docs/generated/sol-monitor/` names these families and
+//! labels. Each field is [`Named`], which derefs to the metric and lets
+//! rules and panels name it.
 //!
 //! # Why a `DynamicFamily` for `batch_id`
 //!
@@ -19,6 +23,15 @@
 //! handles once, at start-up, so the hot path never hashes a label.
 
 use alerting_core::metrics::{Counter, DynamicFamily, Gauge, LabelSet, LabelValue, MetricGroup};
+use alerting_core::rules::Named;
+
+/// The app's `#[instrumented]` functions (`src/conn.rs`), which the
+/// generated dashboard gives a row each.
+pub const INSTRUMENTED_FUNCTIONS: &[&str] = &["process_account_update", "resubscribe_batch"];
+
+/// Those of [`INSTRUMENTED_FUNCTIONS`] with the `in_flight` option (the
+/// others write no `function_calls_in_flight` series).
+pub const IN_FLIGHT_FUNCTIONS: &[&str] = &[];
 
 /// The most batches (connections) one monitor keeps.
 pub const MAX_BATCHES: usize = 256;
@@ -77,13 +90,13 @@ pub struct DataReceived {
 pub struct SolMetrics {
     /// Open WebSocket connections, by subscription batch.
     #[metric(max_series = MAX_BATCHES)]
-    pub sol_ws_connections_active: DynamicFamily<Batch, Gauge>,
+    pub sol_ws_connections_active: Named<DynamicFamily<Batch, Gauge>>,
     /// WebSocket reconnects, by batch and reason.
     #[metric(max_series = MAX_BATCHES * Reason::ALL.len())]
-    pub sol_ws_reconnects_total: DynamicFamily<Reconnect, Counter>,
+    pub sol_ws_reconnects_total: Named<DynamicFamily<Reconnect, Counter>>,
     /// WebSocket notifications received, by batch and whether they carried data.
     #[metric(max_series = MAX_BATCHES * 2)]
-    pub sol_ws_data_received_total: DynamicFamily<DataReceived, Counter>,
+    pub sol_ws_data_received_total: Named<DynamicFamily<DataReceived, Counter>>,
 }
 
 /// One batch's series, resolved once.

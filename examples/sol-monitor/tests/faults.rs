@@ -94,7 +94,23 @@ async fn faults_are_counted_by_batch_and_reason() {
         let health = format!(r#"check="sol_ws_batch_{id}""#);
         assert!(text.contains(&health), "missing {health} in\n{text}");
     }
-    assert!(text.contains("resubscribe_batch"), "{text}");
+    // The functions the generated rules and dashboard name (tools/generate).
+    for function in sol_monitor::metrics::INSTRUMENTED_FUNCTIONS {
+        let series = format!(r#"function="{function}",module="sol_monitor::conn""#);
+        assert!(text.contains(&series), "missing {series} in\n{text}");
+    }
+    // …and the in-flight gauge exactly for those declared to have one.
+    for function in sol_monitor::metrics::INSTRUMENTED_FUNCTIONS {
+        let gauge = text.lines().any(|l| {
+            l.starts_with("function_calls_in_flight{")
+                && l.contains(&format!(r#"function="{function}""#))
+        });
+        assert_eq!(
+            gauge,
+            sol_monitor::metrics::IN_FLIGHT_FUNCTIONS.contains(function),
+            "function_calls_in_flight of {function}"
+        );
+    }
     assert!(text.contains("process_resident_memory_bytes"), "{text}");
     let ready = get(running.admin_addr, "/healthz").await;
     assert!(ready.contains("sol_ws_batch_0"), "{ready}");

@@ -7,17 +7,13 @@
 //! promtool (Debian's `prometheus` package) must be installed: `.ci/run`
 //! installs it. Without it these tests fail rather than skip.
 
-#[allow(dead_code, unreachable_pub)]
-#[path = "../examples/export.rs"]
-mod export;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const REGENERATE: &str = "cargo run -p alerting-core --example export -- --out docs/generated";
+use alerting_generate::REGENERATE;
 
 fn generated_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/generated")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/generated")
 }
 
 fn promtool(args: &[&str]) -> (bool, String) {
@@ -49,7 +45,7 @@ fn list(dir: &Path, base: &Path, out: &mut Vec<PathBuf>) {
 #[test]
 fn committed_files_are_what_the_code_generates() {
     let dir = generated_dir();
-    let files = export::files().expect("generate");
+    let files = alerting_generate::files().expect("generate");
     let mut stale = Vec::new();
     for (rel, contents) in &files {
         let committed = std::fs::read_to_string(dir.join(rel)).unwrap_or_default();
@@ -75,7 +71,7 @@ fn committed_files_are_what_the_code_generates() {
 fn promtool_checks_every_generated_rule_file() {
     let dir = generated_dir();
     let mut checked = 0;
-    for m in export::monitors().expect("generate") {
+    for m in alerting_generate::monitors().expect("generate") {
         let path = dir.join(m.service).join("rules.yml");
         let (ok, report) = promtool(&["check", "rules", path.to_str().expect("utf-8 path")]);
         assert!(ok, "promtool check rules {}:\n{report}", path.display());
@@ -88,7 +84,7 @@ fn promtool_checks_every_generated_rule_file() {
 #[test]
 fn promtool_runs_every_generated_rule_test() {
     let dir = generated_dir();
-    for m in export::monitors().expect("generate") {
+    for m in alerting_generate::monitors().expect("generate") {
         let path = dir.join(m.service).join("rules_test.yml");
         let (ok, report) = promtool(&["test", "rules", path.to_str().expect("utf-8 path")]);
         assert!(ok, "promtool test rules {}:\n{report}", path.display());
@@ -97,7 +93,7 @@ fn promtool_runs_every_generated_rule_test() {
 
 #[test]
 fn every_rule_pack_alert_has_a_firing_and_a_silent_test() {
-    for m in export::monitors().expect("generate") {
+    for m in alerting_generate::monitors().expect("generate") {
         let yaml = m.tests.to_yaml().expect("tests yaml");
         for alert in m.rules.alerts() {
             let name = alert.name();
@@ -120,7 +116,7 @@ fn every_rule_pack_alert_has_a_firing_and_a_silent_test() {
 
 #[test]
 fn slo_burn_rate_tests_cover_every_window_pair() {
-    for m in export::monitors().expect("generate") {
+    for m in alerting_generate::monitors().expect("generate") {
         let yaml = m.tests.to_yaml().expect("tests yaml");
         for (long, short) in [("1h", "5m"), ("6h", "30m"), ("1d", "2h"), ("3d", "6h")] {
             assert!(

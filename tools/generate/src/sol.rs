@@ -1,0 +1,389 @@
+//! sol-monitor's rules, rule tests and dashboard, from
+//! [`sol_monitor::metrics`].
+
+use std::error::Error;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use alerting_core::dashboards::{Dashboard, Panel, Row, Unit};
+use alerting_core::instrumented;
+use alerting_core::metrics::Registry;
+use alerting_core::rules::testing::RuleTests;
+use alerting_core::rules::{
+    AlertRule, Expr, Matcher, RuleFile, RuleGroup, Selector, Severity, Sli, Slo, builtin,
+    fmt_duration, increase, packs, rate,
+};
+pub use sol_monitor::metrics::{IN_FLIGHT_FUNCTIONS, INSTRUMENTED_FUNCTIONS, SolMetrics};
+
+use crate::{
+    Generated, HEADER, MINUTE, RUNBOOKS, Timing, expect, minutes, pair, registry_for,
+    slo_burn_cases, tag,
+};
+
+/// The service name (a constant label on every series).
+pub const SERVICE: &str = "sol-monitor";
+const SOL: &str = SERVICE;
+
+/// The module of the app's instrumented functions, as `#[instrumented]`
+/// labels it.
+const MODULE: &str = "sol_monitor::conn";
+
+impl Timing {
+    /// The committed files' values for sol-monitor.
+    pub fn sol() -> Self {
+        Self {
+            interval: Duration::from_secs(30),
+            pending: minutes(5),
+            no_data_window: minutes(10),
+        }
+    }
+}
+
+/// sol-monitor's registry (the app's `service` label).
+pub fn registry() -> &'static Registry {
+    static R: OnceLock<Registry> = OnceLock::new();
+    R.get_or_init(|| registry_for(SOL))
+}
+
+/// sol-monitor's metrics, registered once in [`registry`].
+///
+/// # Errors
+///
+/// When the group does not register (a naming rule).
+pub fn metrics() -> Result<&'static SolMetrics, String> {
+    static M: OnceLock<Result<SolMetrics, String>> = OnceLock::new();
+    M.get_or_init(|| {
+        let registry = registry();
+        registry
+            .register_process_collector()
+            .map_err(|e| e.to_string())?;
+        registry.register_group().map_err(|e| e.to_string())
+    })
+    .as_ref()
+    .map_err(Clone::clone)
+}
+
+/// Stand-ins of the app's instrumented functions, with the same names and
+/// options, recording into [`registry`]: they register the families
+/// `#[instrumented]` creates on a first call. The app's tests check that
+/// it exports [`INSTRUMENTED_FUNCTIONS`].
+mod stand_ins {
+    use super::{instrumented, registry};
+
+    #[instrumented(registry = registry)]
+    pub(super) fn process_account_update(valid: bool) -> Result<(), String> {
+        if valid { Ok(()) } else { Err("decode".into()) }
+    }
+
+    #[instrumented(registry = registry)]
+    pub(super) fn resubscribe_batch(batch: &str) -> Result<(), String> {
+        if batch.is_empty() {
+            Err("no batch".into())
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Calls each stand-in once.
+pub(crate) fn exercise() -> Result<(), Box<dyn Error>> {
+    metrics()?;
+    let _ = stand_ins::process_account_update(false);
+    let _ = stand_ins::resubscribe_batch("3");
+    Ok(())
+}
+
+/// sol-monitor's `WebSocketDisconnected` and `NoDataReceived` alerts, by
+/// batch.
+///
+/// # Errors
+///
+/// When a rule cannot be built.
+pub fn stream_alerts(m: &SolMetrics, timing: &Timing) -> Result<[AlertRule; 2], Box<dyn Error>> {
+    let svc = |s: Selector| s.eq("service", SOL);
+    let pending = fmt_duration(timing.pending).ok_or("bad duration")?;
+    let disconnected = tag(
+        SOL,
+        packs::websocket_disconnected(svc(m.sol_ws_connections_active.select()), &["batch_id"])
+            .for_duration(timing.pending)
+            .description(format!(
+                "Batch {{{{ $labels.batch_id }}}} of sol-monitor has had no WebSocket connection \
+                 open for {pending}: its accounts are not being watched (see the \
+                 sol_ws_batch_{{{{ $labels.batch_id }}}} health check for the reason)."
+            )),
+    );
+    let no_data = tag(
+        SOL,
+        packs::no_data_received(
+            svc(m.sol_ws_data_received_total.select()).eq("has_data", "true"),
+            &["batch_id"],
+            timing.no_data_window,
+        )
+        .for_duration(timing.pending),
+    );
+    Ok([disconnected, no_data])
+}
+
+/// sol-monitor's rules, tests and dashboard.
+///
+/// # Errors
+///
+/// When a rule or panel names a label its metric does not have, or
+/// cannot be rendered.
+pub fn generate() -> Result<Generated, Box<dyn Error>> {
+    with(&Timing::sol())
+}
+
+/// sol-monitor's rules, tests and dashboard at `timing`.
+///
+/// # Errors
+///
+/// As [`generate`].
+pub fn with(timing: &Timing) -> Result<Generated, Box<dyn Error>> {
+    let m = metrics()?;
+    let registry = registry();
+    let fns = builtin::Instrumented::new(registry).with_in_flight(IN_FLIGHT_FUNCTIONS);
+    let svc = |s: Selector| s.eq("service", SOL);
+    let host = [("instance", "sol-1:9100"), ("job", SOL), ("service", SOL)];
+    let on_host = |s: Selector| {
+        s.eq("instance", "sol-1:9100")
+            .eq("job", SOL)
+            .eq("service", SOL)
+    };
+
+    let [disconnected, no_data] = stream_alerts(m, timing)?;
+    let reconnects = tag(
+        SOL,
+        AlertRule::new(
+            "WebSocketReconnectStorm",
+            increase(svc(m.sol_ws_reconnects_total.select()), minutes(10)).sum_by(&["batch_id"]),
+        )
+        .condition(|e| e.gt(5.0))
+        .for_duration(minutes(5))
+        .severity(Severity::Warning)
+        .summary("Batch {{ $labels.batch_id }} keeps reconnecting")
+        .description(
+            "Batch {{ $labels.batch_id }} reconnected {{ $value | humanize }} times in 10 minutes \
+             (threshold 5): the node may be dropping its subscriptions.",
+        ),
+    );
+    let high_error_rate = tag(
+        SOL,
+        packs::high_error_rate_of(svc(fns.errors()), svc(fns.finished()), 0.05),
+    );
+    let memory = tag(
+        SOL,
+        packs::high_resident_memory(svc(builtin::process_resident_memory_bytes().select()), 2e9),
+    );
+    let target_down = tag(
+        SOL,
+        packs::scrape_target_down(builtin::up().select().eq("job", SOL)),
+    );
+    let health_down = tag(
+        SOL,
+        packs::health_check_down_of(svc(builtin::health_check_status(registry).select())),
+    );
+    let availability = Slo::new(
+        "account_updates",
+        Sli::instrumented(&fns, "process_account_update").matching(Matcher::eq("service", SOL)),
+        0.995,
+    )
+    .service(SOL)
+    .runbook_url(format!("{RUNBOOKS}#slo-burn-rate-alerts"));
+
+    let rules = RuleFile::new()
+        .header(HEADER)
+        .for_registry(registry)
+        .group(RuleGroup::new(SOL).interval(timing.interval).rules([
+            disconnected.clone(),
+            no_data.clone(),
+            reconnects.clone(),
+            high_error_rate.clone(),
+            memory.clone(),
+            target_down.clone(),
+            health_down.clone(),
+        ]))
+        .groups(availability.rule_groups()?);
+
+    // -- tests --------------------------------------------------------
+    let mut cases = Vec::new();
+    let conns = svc(m.sol_ws_connections_active.select()).eq("batch_id", "3");
+    cases.extend(pair(
+        &disconnected,
+        minutes(10),
+        vec![(conns.clone(), "2 2 0x10")],
+        vec![(conns, "2x10")],
+        expect(
+            &disconnected,
+            &[("batch_id", "3")],
+            "WebSocket disconnected for batch_id=3",
+            "Batch 3 of sol-monitor has had no WebSocket connection open for 5m: its accounts are not being watched (see the sol_ws_batch_3 health check for the reason).",
+        ),
+    ));
+    let received = svc(m.sol_ws_data_received_total.select())
+        .eq("batch_id", "3")
+        .eq("has_data", "true");
+    cases.extend(pair(
+        &no_data,
+        minutes(25),
+        vec![(received.clone(), "0+5x5 25x30")],
+        vec![(received, "0+5x30")],
+        expect(
+            &no_data,
+            &[("batch_id", "3")],
+            "No data received for 10m for batch_id=3",
+            "Nothing was received over the last 10m for batch_id=3: the stream may be stuck or the network down.",
+        ),
+    ));
+    let reconnect = svc(m.sol_ws_reconnects_total.select())
+        .eq("batch_id", "3")
+        .eq("reason", "timeout");
+    cases.extend(pair(
+        &reconnects,
+        minutes(20),
+        vec![(reconnect.clone(), "0+1x30")],
+        vec![(reconnect, "0 1 1 1 2x30")],
+        expect(
+            &reconnects,
+            &[("batch_id", "3")],
+            "Batch 3 keeps reconnecting",
+            "Batch 3 reconnected 10 times in 10 minutes (threshold 5): the node may be dropping its subscriptions.",
+        ),
+    ));
+    let call = |function: &str, outcome: &str| {
+        fns.calls()
+            .select()
+            .eq("function", function)
+            .eq("module", MODULE)
+            .eq("outcome", outcome)
+            .eq("service", SOL)
+    };
+    cases.extend(pair(
+        &high_error_rate,
+        minutes(15),
+        vec![
+            (call("resubscribe_batch", "ok"), "0+8x20"),
+            (call("resubscribe_batch", "panic"), "0+2x20"),
+        ],
+        vec![
+            (call("resubscribe_batch", "ok"), "0+10x20"),
+            // Cancelled calls are not errors.
+            (call("resubscribe_batch", "cancelled"), "0+5x20"),
+        ],
+        expect(
+            &high_error_rate,
+            &[("function", "resubscribe_batch"), ("module", MODULE)],
+            "High error rate in resubscribe_batch",
+            "20% of the calls of sol_monitor::conn::resubscribe_batch failed over the last 5 minutes (threshold 5%).",
+        ),
+    ));
+    let rss = on_host(builtin::process_resident_memory_bytes().select());
+    cases.extend(pair(
+        &memory,
+        minutes(10),
+        vec![(rss.clone(), "4294967296x15")],
+        vec![(rss, "1000000000x15")],
+        expect(
+            &memory,
+            &host,
+            "High memory usage on sol-1:9100",
+            "Resident memory is 4GiB on sol-1:9100 (threshold 2 GB).",
+        ),
+    ));
+    let up = builtin::up()
+        .select()
+        .eq("instance", "sol-1:9100")
+        .eq("job", SOL);
+    cases.extend(pair(
+        &target_down,
+        minutes(5),
+        vec![(up.clone(), "1 1 0x10")],
+        vec![(up, "1x10")],
+        expect(
+            &target_down,
+            &[("instance", "sol-1:9100"), ("job", SOL)],
+            "sol-monitor target sol-1:9100 is down",
+            "Prometheus has failed to scrape sol-1:9100 (job sol-monitor) for a minute: the service is down or unreachable, and its other alerts cannot fire.",
+        ),
+    ));
+    let status =
+        on_host(builtin::health_check_status(registry).select()).eq("check", "sol_ws_batch_3");
+    cases.extend(pair(
+        &health_down,
+        minutes(5),
+        vec![(status.clone(), "1 1 0x10")],
+        vec![(status, "1x10")],
+        expect(
+            &health_down,
+            &[("check", "sol_ws_batch_3"), host[0], host[1], host[2]],
+            "Health check sol_ws_batch_3 is down",
+            "The health check sol_ws_batch_3 has reported down on sol-1:9100 for a minute.",
+        ),
+    ));
+    cases.extend(slo_burn_cases(
+        &availability,
+        &fns,
+        (MODULE, "process_account_update"),
+        SOL,
+    )?);
+
+    let tests = RuleTests::new(["rules.yml"])
+        .header(HEADER)
+        .for_registry(registry)
+        .evaluation_interval(MINUTE)
+        .tests(cases);
+
+    // -- dashboard ----------------------------------------------------
+    let d = Dashboard::new("sol-monitor", "alerting-sol-monitor")
+        .description("Solana WebSocket pool monitor: generated by tools/generate from examples/sol-monitor/src/metrics.rs")
+        .tag("alerting")
+        .tag(SOL)
+        .for_registry(registry)
+        .filter("service", SOL);
+    let five = minutes(5);
+    let websocket = Row::new("WebSocket batches")
+        .panel(
+            Panel::timeseries("Open connections", Unit::Short)
+                .min(0.0)
+                .query(
+                    Expr::from(d.filtered(&m.sol_ws_connections_active)).sum_by(&["batch_id"]),
+                    "batch {{batch_id}}",
+                ),
+        )
+        .panel(
+            Panel::timeseries("Reconnects per 10 minutes", Unit::Short)
+                .min(0.0)
+                .query(
+                    increase(d.filtered(&m.sol_ws_reconnects_total), minutes(10))
+                        .sum_by(&["batch_id", "reason"]),
+                    "batch {{batch_id}} {{reason}}",
+                ),
+        )
+        .panel(
+            Panel::timeseries("Notifications per second", Unit::OpsPerSecond)
+                .min(0.0)
+                .query(
+                    rate(d.filtered(&m.sol_ws_data_received_total), five)
+                        .sum_by(&["batch_id", "has_data"]),
+                    "batch {{batch_id}} data={{has_data}}",
+                ),
+        );
+    let dashboard = d
+        .instrumented_overview(&fns)
+        .slo(&availability)
+        .row(websocket)
+        .instrumented_functions(&fns, INSTRUMENTED_FUNCTIONS)
+        .health(
+            &builtin::health_check_status(registry),
+            &builtin::health_check_duration(registry),
+        )
+        .process();
+
+    Ok(Generated {
+        service: SOL,
+        registry,
+        rules,
+        tests,
+        dashboard,
+    })
+}
