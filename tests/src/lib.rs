@@ -81,8 +81,13 @@
 //!
 //! `tests/prometheus_scrape.rs` runs `alerting-axum`'s `hello` example and
 //! checks that Prometheus scrapes its admin `/metrics`, in OpenMetrics,
-//! and can query what it exposes.
+//! and can query what it exposes. `tests/bsc_monitor_alerts.rs` and
+//! `tests/sol_monitor_alerts.rs` run an example monitor ([`app::App`]),
+//! stop its simulated node and watch the generated alerts fire and
+//! resolve.
 #![deny(missing_docs)]
+
+pub mod app;
 
 use std::fmt;
 use std::fs::{self, File};

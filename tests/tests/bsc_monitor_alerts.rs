@@ -11,13 +11,9 @@
 //! a 5 s no-data window. Every wait is bounded; everything listens on
 //! 127.0.0.1.
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use alerting_tests::app::{self, App};
 use alerting_tests::{Prometheus, Target};
 
 /// When the node goes down, after bsc-monitor starts: time for
@@ -28,102 +24,9 @@ const OUTAGE_AFTER: Duration = Duration::from_secs(15);
 const OUTAGE: Duration = Duration::from_secs(20);
 const JOB: &str = "bsc-monitor";
 
-fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// Builds bsc-monitor (a no-op when up to date) and returns its path.
-fn binary() -> PathBuf {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(&cargo)
-        .args(["build", "-p", "bsc-monitor"])
-        .current_dir(workspace())
-        .status()
-        .expect("run cargo build -p bsc-monitor");
-    assert!(status.success(), "cargo build -p bsc-monitor failed");
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| workspace().join("target"), PathBuf::from);
-    let path = target.join("debug").join("bsc-monitor");
-    assert!(path.exists(), "no binary at {}", path.display());
-    path
-}
-
-/// The running binary; killed when dropped (also on a panic).
-struct Monitor {
-    child: Child,
-    metrics: SocketAddr,
-}
-
-impl Drop for Monitor {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts bsc-monitor with its metrics on 127.0.0.1:0 and the outage
-/// fault, and reads the metrics address it prints:
-/// `  metrics   http://127.0.0.1:PORT/metrics`.
-fn start_monitor(binary: &std::path::Path) -> Monitor {
-    let mut child = Command::new(binary)
-        .env("BSC_MONITOR_METRICS__LISTEN_ADDR", "127.0.0.1:0")
-        .env(
-            "BSC_MONITOR_SIMULATOR__FAULTS__OUTAGE_AFTER_SECS",
-            OUTAGE_AFTER.as_secs().to_string(),
-        )
-        .env(
-            "BSC_MONITOR_SIMULATOR__FAULTS__OUTAGE_SECS",
-            OUTAGE.as_secs().to_string(),
-        )
-        // Reconnect attempts at 0.2 s, doubling (capped at 30 s by the app).
-        .env("BSC_MONITOR_NODE__RECONNECT_BACKOFF_SECS", "0.2")
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start bsc-monitor");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        // Keep reading to the end, so that the child never blocks on a
-        // full pipe.
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(url) = line.trim().strip_prefix("metrics") {
-                let _ = tx.send(url.trim().to_owned());
-            }
-        }
-    });
-    let url = match rx.recv_timeout(Duration::from_secs(30)) {
-        Ok(url) => url,
-        Err(_) => {
-            let _ = child.kill();
-            panic!("bsc-monitor printed no metrics address within 30 s");
-        }
-    };
-    let addr = url
-        .strip_prefix("http://")
-        .and_then(|rest| rest.split('/').next())
-        .and_then(|a| a.parse().ok())
-        .unwrap_or_else(|| panic!("cannot read an address from {url:?}"));
-    Monitor {
-        child,
-        metrics: addr,
-    }
-}
-
 /// The names of the alerts in state `state`.
 fn alerts_in(prometheus: &Prometheus, state: &str) -> Vec<String> {
-    prometheus
-        .alerts()
-        .expect("alerts")
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|a| a["state"] == state && a["labels"]["service"] == JOB)
-        .filter_map(|a| a["labels"]["alertname"].as_str().map(str::to_owned))
-        .collect()
+    app::alerts_in(prometheus, JOB, state).expect("alerts")
 }
 
 #[test]
@@ -149,13 +52,28 @@ fn node_outage_fires_the_websocket_and_no_data_alerts_and_they_resolve() {
 
     // Built before the clock starts: on a loaded machine (CI) the build can
     // take longer than the whole outage schedule.
-    let binary = binary();
-    let monitor = start_monitor(&binary);
+    let binary = app::build("bsc-monitor").expect("build bsc-monitor");
+    let (after, outage) = (
+        OUTAGE_AFTER.as_secs().to_string(),
+        OUTAGE.as_secs().to_string(),
+    );
+    let monitor = App::start(
+        &binary,
+        &[
+            ("BSC_MONITOR_METRICS__LISTEN_ADDR", "127.0.0.1:0"),
+            ("BSC_MONITOR_SIMULATOR__FAULTS__OUTAGE_AFTER_SECS", &after),
+            ("BSC_MONITOR_SIMULATOR__FAULTS__OUTAGE_SECS", &outage),
+            // Reconnect attempts at 0.2 s, doubling (capped at 30 s by the app).
+            ("BSC_MONITOR_NODE__RECONNECT_BACKOFF_SECS", "0.2"),
+            ("RUST_LOG", "warn"),
+        ],
+    )
+    .expect("start bsc-monitor");
     // The app's outage timer starts with the app, which has just printed its
     // endpoints: time the schedule from here.
     let started = Instant::now();
     let prometheus = Prometheus::builder()
-        .target(Target::new(JOB, monitor.metrics))
+        .target(Target::new(JOB, monitor.metrics_addr()))
         .rule_file(&rule_path)
         .scrape_interval(Duration::from_secs(1))
         .evaluation_interval(Duration::from_secs(1))

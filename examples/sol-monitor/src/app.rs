@@ -184,6 +184,26 @@ pub async fn start(
     } else {
         None
     };
+    if let Some(sim) = &simulation {
+        let faults = &app.simulator.faults;
+        if faults.outage_after_secs > 0.0 && faults.outage_secs > 0.0 {
+            // The `simulator.faults.outage_*` fault: the node goes down
+            // once, for a while, and comes back on the same port.
+            let sim = Arc::clone(sim);
+            let (after, outage) = (secs(faults.outage_after_secs), secs(faults.outage_secs));
+            let stop = shutdown.child_token();
+            tokio::spawn(async move {
+                tokio::select! {
+                    _ = stop.cancelled() => {}
+                    _ = tokio::time::sleep(after) => {
+                        if let Err(e) = sim.outage(outage).await {
+                            tracing::error!(error = %e, "simulated node: cannot come back");
+                        }
+                    }
+                }
+            });
+        }
+    }
     let (node_url, accounts) = match &simulation {
         Some(sim) if app.batches.accounts.is_empty() => (sim.url(), sim.accounts()),
         Some(sim) => (sim.url(), app.batches.accounts.clone()),

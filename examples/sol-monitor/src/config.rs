@@ -201,6 +201,13 @@ pub struct FaultsConfig {
     pub unresponsive_rate: f64,
     /// Fraction of connections whose subscribe requests get a JSON-RPC error.
     pub subscribe_error_rate: f64,
+    /// Seconds after start-up at which the simulated node goes down (it
+    /// stops listening and closes every connection) for `outage_secs`;
+    /// 0: never.
+    pub outage_after_secs: f64,
+    /// How long the outage lasts, seconds; the node then comes back on the
+    /// same port. 0: no outage.
+    pub outage_secs: f64,
 }
 
 /// Loads `path` (if any), then the process environment.
@@ -336,6 +343,14 @@ impl AppConfig {
             "simulator.faults.subscribe_error_rate",
             f.subscribe_error_rate,
         )?;
+        for (key, v) in [
+            ("simulator.faults.outage_after_secs", f.outage_after_secs),
+            ("simulator.faults.outage_secs", f.outage_secs),
+        ] {
+            if !(v.is_finite() && (0.0..=86_400.0).contains(&v)) {
+                return Err(config.invalid(key, v, "0 to 86400"));
+            }
+        }
         let sum = f.silent_rate + f.unresponsive_rate + f.subscribe_error_rate;
         if sum > 1.0 {
             return Err(config.invalid(

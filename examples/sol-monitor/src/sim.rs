@@ -164,6 +164,9 @@ impl Node {
 pub struct SimNode {
     addr: SocketAddr,
     stop: CancellationToken,
+    /// The current run (listener and connections): a child of `stop`,
+    /// replaced when the node comes back after an [`outage`](Self::outage).
+    run: std::sync::Mutex<CancellationToken>,
     node: Arc<Node>,
 }
 
@@ -192,8 +195,54 @@ impl SimNode {
             subscriptions: AtomicU64::new(0),
             slot: AtomicU64::new(280_000_000),
         });
-        tokio::spawn(accept_loop(listener, Arc::clone(&node), stop.clone()));
-        Ok(Self { addr, stop, node })
+        let run = stop.child_token();
+        tokio::spawn(accept_loop(listener, Arc::clone(&node), run.clone()));
+        Ok(Self {
+            addr,
+            stop,
+            run: std::sync::Mutex::new(run),
+            node,
+        })
+    }
+
+    /// A node outage (the `simulator.faults.outage_*` fault): stops
+    /// listening and closes every connection, waits `duration`, then
+    /// listens again on the same address. Returns early, with the node
+    /// down, if [`stop`](Self::stop) is called meanwhile.
+    ///
+    /// # Errors
+    ///
+    /// If the address cannot be bound again (retried for 5 s).
+    pub async fn outage(&self, duration: Duration) -> std::io::Result<()> {
+        self.run
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .cancel();
+        tracing::warn!(addr = %self.addr, ?duration, "simulated node: outage");
+        tokio::select! {
+            _ = self.stop.cancelled() => return Ok(()),
+            _ = tokio::time::sleep(duration) => {}
+        }
+        let mut attempts = 0;
+        let listener = loop {
+            match TcpListener::bind(self.addr).await {
+                Ok(l) => break l,
+                Err(e) if attempts < 50 => {
+                    attempts += 1;
+                    tracing::debug!(error = %e, "simulated node: rebinding");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        let run = self.stop.child_token();
+        *self
+            .run
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = run.clone();
+        tokio::spawn(accept_loop(listener, Arc::clone(&self.node), run));
+        tracing::warn!(addr = %self.addr, "simulated node: back after the outage");
+        Ok(())
     }
 
     /// Where it listens.
