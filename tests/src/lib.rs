@@ -88,6 +88,7 @@
 #![deny(missing_docs)]
 
 pub mod app;
+pub mod tls;
 
 use std::fmt;
 use std::fs::{self, File};

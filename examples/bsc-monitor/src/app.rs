@@ -27,6 +27,7 @@ use crate::price::PriceClient;
 use crate::rpc::{self, RpcClient};
 use crate::sim::{SimNode, SimPriceApi};
 use crate::sinks::{Sinks, Webhook};
+use crate::tls::Tls;
 
 /// The name of the in-flight work kind in the shutdown report.
 pub const WORK_KIND: &str = "ws_message";
@@ -65,6 +66,9 @@ pub enum AppError {
     /// The simulator could not start.
     #[error("cannot start the simulator: {0}")]
     Simulator(std::io::Error),
+    /// The TLS client configuration (`tls.ca_file`) could not be built.
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
 }
 
 /// The embedded simulator, when `node.url = "simulated"`.
@@ -231,9 +235,11 @@ pub async fn start(
         .metrics(registry)
         .build()?;
 
-    let http = crate::http::client();
+    let tls = Tls::new(app.tls.ca_file.as_deref())?;
+    let http = crate::http::client(&tls);
     let rpc = Arc::new(RpcClient::new(
         node_url.clone(),
+        tls.clone(),
         secs(app.node.rpc_timeout_secs),
         app.node.rpc_retries,
         metrics.clone(),
@@ -341,6 +347,7 @@ pub async fn start(
     }
     let intake = Intake {
         url: node_url.clone(),
+        tls,
         timeout: secs(app.node.rpc_timeout_secs),
         backoff: secs(app.node.reconnect_backoff_secs),
         semaphore: Arc::new(Semaphore::new(app.pipeline.concurrency)),
@@ -395,6 +402,7 @@ pub async fn finish(running: &Running, shutdown: &Shutdown) -> Summary {
 
 struct Intake {
     url: String,
+    tls: Tls,
     timeout: Duration,
     backoff: Duration,
     semaphore: Arc<Semaphore>,
@@ -413,7 +421,7 @@ impl Intake {
         while !self.stop.is_cancelled() {
             let connected = tokio::select! {
                 _ = self.stop.cancelled() => break,
-                c = rpc::subscribe_swaps(&self.url, self.timeout, &self.metrics) => c,
+                c = rpc::subscribe_swaps(&self.url, &self.tls, self.timeout, &self.metrics) => c,
             };
             match connected {
                 Ok((ws, subscription)) => {

@@ -18,12 +18,14 @@
 //!
 //! A bad value is a [`ConfigError`] naming the key and where it was set.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use alerting_core::config::ConfigError;
 use alerting_core::config::{ConfigLoader, ServiceConfig};
 use serde::Deserialize;
+
+use crate::tls::Tls;
 
 /// The prefix of environment overrides.
 pub const ENV_PREFIX: &str = "BSC_MONITOR";
@@ -68,6 +70,18 @@ pub struct AppConfig {
     pub sinks: SinksConfig,
     /// `[simulator]`: the embedded node and price API.
     pub simulator: SimulatorConfig,
+    /// `[tls]`: certificates trusted by `wss://` and `https://` clients.
+    pub tls: TlsConfig,
+}
+
+/// `[tls]`.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct TlsConfig {
+    /// A PEM file of CA certificates to trust besides Mozilla's roots
+    /// (bundled): a node or webhook behind a private CA. None by default.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// `[node]`.
@@ -75,8 +89,7 @@ pub struct AppConfig {
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct NodeConfig {
-    /// `simulated`, or a `ws://` URL of a node (`wss://` needs TLS, see
-    /// the README).
+    /// `simulated`, or the `ws://` or `wss://` URL of a node.
     pub url: String,
     /// Timeout of one JSON-RPC call.
     pub rpc_timeout_secs: f64,
@@ -441,7 +454,11 @@ impl AppConfig {
             "node.reconnect_backoff_secs",
             self.node.reconnect_backoff_secs,
         )?;
-        url("price_api.url", &self.price_api.url, &["http://"])?;
+        url(
+            "price_api.url",
+            &self.price_api.url,
+            &["http://", "https://"],
+        )?;
         positive("price_api.timeout_secs", self.price_api.timeout_secs)?;
         let concurrency = self.pipeline.concurrency;
         if concurrency == 0 || concurrency > 1_000_000 {
@@ -476,11 +493,14 @@ impl AppConfig {
             positive("degraded.ttls_secs", *ttl)?;
         }
         let webhook = &self.sinks.webhook.url;
-        if !webhook.is_empty() && !webhook.starts_with("http://") {
+        if !webhook.is_empty()
+            && !webhook.starts_with("http://")
+            && !webhook.starts_with("https://")
+        {
             return Err(config.invalid(
                 "sinks.webhook.url",
                 format!("{webhook:?}"),
-                "empty or an `http://` URL",
+                "empty or an `http://` or `https://` URL",
             ));
         }
         positive(
@@ -493,6 +513,15 @@ impl AppConfig {
         }
         if self.simulator.pairs == 0 {
             return Err(config.invalid("simulator.pairs", 0, "at least 1"));
+        }
+        if let Some(path) = &self.tls.ca_file
+            && let Err(e) = Tls::new(Some(path))
+        {
+            return Err(config.invalid(
+                "tls.ca_file",
+                format!("{path:?}"),
+                format!("a readable PEM file of CA certificates ({e})"),
+            ));
         }
         let f = &self.simulator.faults;
         fraction("simulator.faults.rpc_error_rate", f.rpc_error_rate)?;

@@ -1,23 +1,32 @@
-//! The shared HTTP client (plain HTTP, hyper-util's pooled client): the
-//! price API and the webhook sink use one, as the seed's item 2 learned.
+//! The shared HTTP client (hyper-util's pooled client, `http://` and
+//! `https://` through rustls): the price API and the webhook sink use one,
+//! as the seed's item 2 learned.
 
 use std::time::Duration;
 
 use axum::http::{Method, Request, StatusCode};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
-/// The pooled client.
-pub type HttpClient = Client<HttpConnector, Full<Bytes>>;
+use crate::tls::Tls;
 
-/// A new pooled client.
-pub fn client() -> HttpClient {
+/// The pooled client.
+pub type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+
+/// A new pooled client: `https://` verified with `tls`, `http://` plain.
+pub fn client(tls: &Tls) -> HttpClient {
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls.client_config().clone())
+        .https_or_http()
+        .enable_http1()
+        .build();
     Client::builder(TokioExecutor::new())
         .pool_idle_timeout(Duration::from_secs(90))
-        .build_http()
+        .build(connector)
 }
 
 /// A failed HTTP exchange.

@@ -28,3 +28,4 @@ pub mod rng;
 pub mod rpc;
 pub mod sim;
 pub mod sinks;
+pub mod tls;

@@ -16,6 +16,8 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use crate::tls::Tls;
 use tokio_util::sync::CancellationToken;
 
 use crate::metrics::{BscMetrics, CallResult, Chain, RpcCall, RpcMethod};
@@ -93,6 +95,7 @@ struct Conn {
 #[derive(Debug)]
 pub struct RpcClient {
     url: String,
+    tls: Tls,
     timeout: Duration,
     retries: u32,
     metrics: BscMetrics,
@@ -101,15 +104,17 @@ pub struct RpcClient {
 }
 
 impl RpcClient {
-    /// A client of the node at `url`.
+    /// A client of the node at `url` (`ws://`, or `wss://` with `tls`).
     pub fn new(
         url: impl Into<String>,
+        tls: Tls,
         timeout: Duration,
         retries: u32,
         metrics: BscMetrics,
     ) -> Self {
         Self {
             url: url.into(),
+            tls,
             timeout,
             retries,
             metrics,
@@ -209,7 +214,7 @@ impl RpcClient {
         {
             return Ok(Arc::clone(conn));
         }
-        let ws = connect(&self.url, self.timeout).await?;
+        let ws = connect(&self.url, &self.tls, self.timeout).await?;
         let conn = Arc::new(spawn_conn(ws));
         *slot = Some(Arc::clone(&conn));
         Ok(conn)
@@ -293,17 +298,20 @@ fn spawn_conn(ws: WsStream) -> Conn {
     }
 }
 
-/// Opens a WebSocket to `url` within `timeout`.
+/// Opens a WebSocket to `url` (`ws://`, or `wss://` verified with `tls`)
+/// within `timeout`.
 ///
 /// # Errors
 ///
 /// [`RpcError::Connect`].
-pub async fn connect(url: &str, timeout: Duration) -> Result<WsStream, RpcError> {
+pub async fn connect(url: &str, tls: &Tls, timeout: Duration) -> Result<WsStream, RpcError> {
     let err = |message: String| RpcError::Connect {
         url: url.to_owned(),
         message,
     };
-    match tokio::time::timeout(timeout, tokio_tungstenite::connect_async(url)).await {
+    let connecting =
+        tokio_tungstenite::connect_async_tls_with_config(url, None, true, Some(tls.ws_connector()));
+    match tokio::time::timeout(timeout, connecting).await {
         Ok(Ok((ws, _))) => Ok(ws),
         Ok(Err(e)) => Err(err(e.to_string())),
         Err(_) => Err(err(format!("no connection within {timeout:?}"))),
@@ -318,10 +326,11 @@ pub async fn connect(url: &str, timeout: Duration) -> Result<WsStream, RpcError>
 /// [`RpcError`] if the connection or the subscription fails.
 pub async fn subscribe_swaps(
     url: &str,
+    tls: &Tls,
     timeout: Duration,
     metrics: &BscMetrics,
 ) -> Result<(WsStream, String), RpcError> {
-    let result = subscribe_once(url, timeout).await;
+    let result = subscribe_once(url, tls, timeout).await;
     let label = if result.is_ok() {
         CallResult::Ok
     } else {
@@ -338,9 +347,13 @@ pub async fn subscribe_swaps(
     result
 }
 
-async fn subscribe_once(url: &str, timeout: Duration) -> Result<(WsStream, String), RpcError> {
+async fn subscribe_once(
+    url: &str,
+    tls: &Tls,
+    timeout: Duration,
+) -> Result<(WsStream, String), RpcError> {
     const METHOD: &str = "eth_subscribe";
-    let mut ws = connect(url, timeout).await?;
+    let mut ws = connect(url, tls, timeout).await?;
     let request = json!({
         "jsonrpc": "2.0", "id": 1, "method": METHOD,
         "params": ["logs", {"topics": [SWAP_TOPIC]}],

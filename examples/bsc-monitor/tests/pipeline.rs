@@ -47,7 +47,7 @@ async fn every_message_read_is_counted_once() {
 
     tokio::time::sleep(Duration::from_secs(2)).await;
 
-    let client = bsc_monitor::http::client();
+    let client = bsc_monitor::http::client(&bsc_monitor::tls::Tls::new(None).unwrap());
     let url = format!("http://{}/metrics", running.admin_addr);
     let (status, body) =
         bsc_monitor::http::send(&client, Method::GET, &url, None, Duration::from_secs(5))

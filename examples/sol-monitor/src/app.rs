@@ -16,6 +16,7 @@ use crate::conn::BatchConnection;
 use crate::metrics::{BatchMetrics, Reason, SolMetrics};
 use crate::rng::hash;
 use crate::sim::SimNode;
+use crate::tls::Tls;
 
 /// The name of the in-flight work kind in the shutdown report: one per
 /// batch connection.
@@ -45,6 +46,9 @@ pub enum AppError {
     /// The simulator could not start.
     #[error("cannot start the simulator: {0}")]
     Simulator(std::io::Error),
+    /// The TLS client configuration (`tls.ca_file`) could not be built.
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
 }
 
 /// A running monitor.
@@ -217,6 +221,7 @@ pub async fn start(
         .metrics(registry)
         .build()?;
 
+    let tls = Tls::new(app.tls.ca_file.as_deref())?;
     let work = shutdown.work_kind(WORK_KIND);
     let mut batches = Vec::new();
     for batch in batch::batches(&accounts, app.batches.size) {
@@ -230,6 +235,7 @@ pub async fn start(
             backoff: Backoff::new(&app.backoff, app.simulator.seed ^ hash(&batch.id)),
             batch,
             url: node_url.clone(),
+            tls: tls.clone(),
             kind: app.batches.subscription,
             connect_timeout: secs(app.node.connect_timeout_secs),
             no_data_timeout: secs(app.node.no_data_timeout_secs),

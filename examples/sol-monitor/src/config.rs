@@ -16,7 +16,7 @@
 //!
 //! A bad value is a [`ConfigError`] naming the key and where it was set.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use alerting_core::config::ConfigError;
@@ -24,6 +24,7 @@ use alerting_core::config::{ConfigLoader, ServiceConfig};
 use serde::Deserialize;
 
 use crate::metrics::MAX_BATCHES;
+use crate::tls::Tls;
 
 /// The prefix of environment overrides.
 pub const ENV_PREFIX: &str = "SOL_MONITOR";
@@ -61,6 +62,18 @@ pub struct AppConfig {
     pub backoff: BackoffConfig,
     /// `[simulator]`: the embedded node.
     pub simulator: SimulatorConfig,
+    /// `[tls]`: certificates trusted by `wss://` connections.
+    pub tls: TlsConfig,
+}
+
+/// `[tls]`.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct TlsConfig {
+    /// A PEM file of CA certificates to trust besides Mozilla's roots
+    /// (bundled): a node behind a private CA. None by default.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// `[node]`.
@@ -68,7 +81,7 @@ pub struct AppConfig {
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct NodeConfig {
-    /// `simulated`, or a `ws://` URL of a node.
+    /// `simulated`, or the `ws://` or `wss://` URL of a node.
     pub url: String,
     /// Time allowed to connect and have every subscription confirmed;
     /// past it the connection is retried with reason `timeout`.
@@ -350,6 +363,15 @@ impl AppConfig {
             if !(v.is_finite() && (0.0..=86_400.0).contains(&v)) {
                 return Err(config.invalid(key, v, "0 to 86400"));
             }
+        }
+        if let Some(path) = &self.tls.ca_file
+            && let Err(e) = Tls::new(Some(path))
+        {
+            return Err(config.invalid(
+                "tls.ca_file",
+                format!("{path:?}"),
+                format!("a readable PEM file of CA certificates ({e})"),
+            ));
         }
         let sum = f.silent_rate + f.unresponsive_rate + f.subscribe_error_rate;
         if sum > 1.0 {

@@ -12,6 +12,8 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use crate::tls::Tls;
 use tokio_util::sync::CancellationToken;
 
 use crate::batch::{Backoff, Batch};
@@ -95,14 +97,16 @@ fn subscribe_request(id: u64, kind: SubscriptionKind, account: &str) -> String {
 #[instrumented(function = "resubscribe_batch")]
 pub async fn subscribe_batch(
     url: &str,
+    tls: &Tls,
     batch: &Batch,
     kind: SubscriptionKind,
     metrics: &BatchMetrics,
 ) -> Result<WsStream, Failure> {
     let fail = |reason, message: String| Failure { reason, message };
-    let (mut ws, _) = tokio_tungstenite::connect_async(url)
-        .await
-        .map_err(|e| fail(Reason::Error, format!("cannot connect to {url}: {e}")))?;
+    let (mut ws, _) =
+        tokio_tungstenite::connect_async_tls_with_config(url, None, true, Some(tls.ws_connector()))
+            .await
+            .map_err(|e| fail(Reason::Error, format!("cannot connect to {url}: {e}")))?;
     let kinds: &[SubscriptionKind] = match kind {
         SubscriptionKind::Both => &[SubscriptionKind::Account, SubscriptionKind::Logs],
         SubscriptionKind::Logs => &[SubscriptionKind::Logs],
@@ -177,6 +181,8 @@ pub struct BatchConnection {
     pub batch: Batch,
     /// The node.
     pub url: String,
+    /// Verifies `wss://` nodes.
+    pub tls: Tls,
     /// Which subscriptions.
     pub kind: SubscriptionKind,
     /// Time to connect and confirm every subscription.
@@ -202,7 +208,7 @@ impl BatchConnection {
                 _ = self.stop.cancelled() => break,
                 r = tokio::time::timeout(
                     self.connect_timeout,
-                    subscribe_batch(&self.url, &self.batch, self.kind, &self.metrics),
+                    subscribe_batch(&self.url, &self.tls, &self.batch, self.kind, &self.metrics),
                 ) => r,
             };
             let (reason, message) = match attempt {

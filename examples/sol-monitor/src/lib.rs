@@ -21,3 +21,4 @@ pub mod conn;
 pub mod metrics;
 pub mod rng;
 pub mod sim;
+pub mod tls;
