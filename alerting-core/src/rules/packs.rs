@@ -205,6 +205,11 @@ pub fn websocket_disconnected(connections: impl Into<Selector>, by: &[&str]) -> 
 /// `NoDataReceived`: a counter of received messages has not moved over
 /// `window`, per `by`; with an empty `by`, also when the counter has no
 /// series at all (the service never registered it, or is not scraped).
+///
+/// With an empty `by` the rate is summed over every instance, so among
+/// ten instances it fires only when all ten are silent; `&["instance"]`
+/// fires for each stuck one (a target that is not scraped at all is then
+/// `ScrapeTargetDown`'s).
 pub fn no_data_received(messages: impl Into<Selector>, by: &[&str], window: Duration) -> AlertRule {
     let sel = messages.into();
     let moved = rate(sel.clone(), window);

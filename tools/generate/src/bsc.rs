@@ -142,14 +142,23 @@ pub fn stream_alerts(m: &BscMetrics, timing: &Timing) -> Result<[AlertRule; 2], 
                 alerting_core::rules::fmt_duration(timing.pending).ok_or("bad duration")?
             )),
     );
+    // Per instance: one stuck instance among ten fires on its own (an
+    // instance that is not scraped at all is `ScrapeTargetDown`'s).
+    let window = alerting_core::rules::fmt_duration(timing.no_data_window).ok_or("bad duration")?;
+    let on_instance = " on {{ $labels.instance }}";
     let no_data = tag(
         BSC,
         packs::no_data_received(
             svc(m.bsc_ws_messages_received_total.select()),
-            &[],
+            &["instance"],
             timing.no_data_window,
         )
-        .for_duration(timing.pending),
+        .for_duration(timing.pending)
+        .summary(format!("No swap received for {window}{on_instance}"))
+        .description(format!(
+            "bsc-monitor{on_instance} has received no swap log over the last {window}: the \
+             subscription may be stuck or the node down."
+        )),
     );
     Ok([disconnected, no_data])
 }
@@ -403,24 +412,36 @@ pub fn with(timing: &Timing) -> Result<Generated, Box<dyn Error>> {
             "bsc-monitor has had no log subscription open to the node for 1m: swap events are not being received (see the bsc_ws health check for the reason).",
         ),
     ));
-    let received = m.bsc_ws_messages_received_total.select().eq("service", BSC);
-    let no_data_expected = expect(
-        &no_data,
-        &[],
-        "No data received for 5m",
-        "Nothing was received over the last 5m: the stream may be stuck or the network down.",
-    );
+    let received = on_host(m.bsc_ws_messages_received_total.select());
     cases.extend(pair(
         &no_data,
         minutes(30),
         vec![(received.clone(), "0+10x10 100x30")],
         vec![(received, "0+10x40")],
-        no_data_expected.clone(),
+        expect(
+            &no_data,
+            &[("instance", "bsc-1:9100")],
+            "No swap received for 5m on bsc-1:9100",
+            "bsc-monitor on bsc-1:9100 has received no swap log over the last 5m: the subscription may be stuck or the node down.",
+        ),
     ));
+    let received_on = |instance: &str| {
+        m.bsc_ws_messages_received_total
+            .select()
+            .eq("instance", instance)
+            .eq("job", BSC)
+            .eq("service", BSC)
+    };
     cases.push(
-        TestCase::new("NoDataReceived fires when the counter has no series at all")
-            .series(on_host(builtin::up().select()), "1x20")
-            .expect(AlertTest::new(&no_data, minutes(10)).fires(no_data_expected)),
+        TestCase::new("NoDataReceived fires for one stuck instance among two")
+            .series(received_on("bsc-1:9100"), "0+10x40")
+            .series(received_on("bsc-2:9100"), "0+10x10 100x30")
+            .expect(AlertTest::new(&no_data, minutes(30)).fires(expect(
+                &no_data,
+                &[("instance", "bsc-2:9100")],
+                "No swap received for 5m on bsc-2:9100",
+                "bsc-monitor on bsc-2:9100 has received no swap log over the last 5m: the subscription may be stuck or the node down.",
+            ))),
     );
     let rss = on_host(builtin::process_resident_memory_bytes().select());
     cases.extend(pair(

@@ -102,24 +102,35 @@ pub(crate) fn exercise() -> Result<(), Box<dyn Error>> {
 pub fn stream_alerts(m: &SolMetrics, timing: &Timing) -> Result<[AlertRule; 2], Box<dyn Error>> {
     let svc = |s: Selector| s.eq("service", SOL);
     let pending = fmt_duration(timing.pending).ok_or("bad duration")?;
+    let window = fmt_duration(timing.no_data_window).ok_or("bad duration")?;
+    // Per instance and batch: batch ids restart at 0 on every instance.
+    let by = ["instance", "batch_id"];
+    let on_instance = " on {{ $labels.instance }}";
+    let batch = " of batch {{ $labels.batch_id }}";
     let disconnected = tag(
         SOL,
-        packs::websocket_disconnected(svc(m.sol_ws_connections_active.select()), &["batch_id"])
+        packs::websocket_disconnected(svc(m.sol_ws_connections_active.select()), &by)
             .for_duration(timing.pending)
+            .summary(format!("WebSocket disconnected{batch}{on_instance}"))
             .description(format!(
-                "Batch {{{{ $labels.batch_id }}}} of sol-monitor has had no WebSocket connection \
-                 open for {pending}: its accounts are not being watched (see the \
-                 sol_ws_batch_{{{{ $labels.batch_id }}}} health check for the reason)."
+                "Batch {{{{ $labels.batch_id }}}} of sol-monitor{on_instance} has had no \
+                 WebSocket connection open for {pending}: its accounts are not being watched \
+                 (see the sol_ws_batch_{{{{ $labels.batch_id }}}} health check for the reason)."
             )),
     );
     let no_data = tag(
         SOL,
         packs::no_data_received(
             svc(m.sol_ws_data_received_total.select()).eq("has_data", "true"),
-            &["batch_id"],
+            &by,
             timing.no_data_window,
         )
-        .for_duration(timing.pending),
+        .for_duration(timing.pending)
+        .summary(format!("No data received for {window}{batch}{on_instance}"))
+        .description(format!(
+            "No notification with data{batch} of sol-monitor{on_instance} over the last \
+             {window}: its subscriptions may be stuck or the node down."
+        )),
     );
     Ok([disconnected, no_data])
 }
@@ -156,7 +167,8 @@ pub fn with(timing: &Timing) -> Result<Generated, Box<dyn Error>> {
         SOL,
         AlertRule::new(
             "WebSocketReconnectStorm",
-            increase(svc(m.sol_ws_reconnects_total.select()), minutes(10)).sum_by(&["batch_id"]),
+            increase(svc(m.sol_ws_reconnects_total.select()), minutes(10))
+                .sum_by(&["instance", "batch_id"]),
         )
         .condition(|e| e.gt(5.0))
         .for_duration(minutes(5))
@@ -207,7 +219,7 @@ pub fn with(timing: &Timing) -> Result<Generated, Box<dyn Error>> {
 
     // -- tests --------------------------------------------------------
     let mut cases = Vec::new();
-    let conns = svc(m.sol_ws_connections_active.select()).eq("batch_id", "3");
+    let conns = on_host(m.sol_ws_connections_active.select()).eq("batch_id", "3");
     cases.extend(pair(
         &disconnected,
         minutes(10),
@@ -215,12 +227,12 @@ pub fn with(timing: &Timing) -> Result<Generated, Box<dyn Error>> {
         vec![(conns, "2x10")],
         expect(
             &disconnected,
-            &[("batch_id", "3")],
-            "WebSocket disconnected for batch_id=3",
-            "Batch 3 of sol-monitor has had no WebSocket connection open for 5m: its accounts are not being watched (see the sol_ws_batch_3 health check for the reason).",
+            &[("batch_id", "3"), ("instance", "sol-1:9100")],
+            "WebSocket disconnected of batch 3 on sol-1:9100",
+            "Batch 3 of sol-monitor on sol-1:9100 has had no WebSocket connection open for 5m: its accounts are not being watched (see the sol_ws_batch_3 health check for the reason).",
         ),
     ));
-    let received = svc(m.sol_ws_data_received_total.select())
+    let received = on_host(m.sol_ws_data_received_total.select())
         .eq("batch_id", "3")
         .eq("has_data", "true");
     cases.extend(pair(
@@ -230,9 +242,9 @@ pub fn with(timing: &Timing) -> Result<Generated, Box<dyn Error>> {
         vec![(received, "0+5x30")],
         expect(
             &no_data,
-            &[("batch_id", "3")],
-            "No data received for 10m for batch_id=3",
-            "Nothing was received over the last 10m for batch_id=3: the stream may be stuck or the network down.",
+            &[("batch_id", "3"), ("instance", "sol-1:9100")],
+            "No data received for 10m of batch 3 on sol-1:9100",
+            "No notification with data of batch 3 of sol-monitor on sol-1:9100 over the last 10m: its subscriptions may be stuck or the node down.",
         ),
     ));
     let reconnect = svc(m.sol_ws_reconnects_total.select())
