@@ -236,3 +236,36 @@ fn a_file_layer_is_named_in_errors() {
     assert_eq!(origin, Origin::File(path));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn range_checks_name_key_value_and_origin() {
+    let c = load(
+        "[node]\ntimeout_secs = 0\n",
+        &[("BSC_MONITOR_NODE__RETRIES", "7")],
+    )
+    .unwrap();
+    let (key, value, expected, origin) = invalid(
+        c.positive("node.timeout_secs", c.app.node.timeout_secs)
+            .unwrap_err(),
+    );
+    assert_eq!(
+        (key.as_str(), value.as_str(), expected.as_str(), origin),
+        ("node.timeout_secs", "0", "a number above 0", Origin::Inline)
+    );
+    c.non_negative("node.timeout_secs", 0.0).unwrap();
+    assert!(c.non_negative("node.timeout_secs", -0.5).is_err());
+    assert!(c.non_negative("node.timeout_secs", f64::INFINITY).is_err());
+    c.fraction("x", 1.0).unwrap();
+    assert!(c.fraction("x", f64::NAN).is_err());
+    let (key, value, expected, origin) = invalid(
+        c.within("node.retries", c.app.node.retries, 0..=5)
+            .unwrap_err(),
+    );
+    assert_eq!(
+        (key.as_str(), value.as_str(), expected.as_str()),
+        ("node.retries", "7", "0 to 5")
+    );
+    assert_eq!(origin, Origin::Env("BSC_MONITOR_NODE__RETRIES".into()));
+    c.within("node.retries", 5, 0..=5).unwrap();
+    assert!(c.within("x", f64::NAN, 0.0..=1.0).is_err());
+}

@@ -222,6 +222,7 @@ pub struct PrometheusBuilder {
     binary: PathBuf,
     targets: Vec<Target>,
     rule_files: Vec<PathBuf>,
+    rule_texts: Vec<String>,
     scrape_interval: Duration,
     evaluation_interval: Duration,
     ready_timeout: Duration,
@@ -235,6 +236,7 @@ impl Default for PrometheusBuilder {
                 .unwrap_or_else(|| PathBuf::from("/usr/bin/prometheus")),
             targets: Vec::new(),
             rule_files: Vec::new(),
+            rule_texts: Vec::new(),
             scrape_interval: Duration::from_secs(1),
             evaluation_interval: Duration::from_secs(1),
             ready_timeout: Duration::from_secs(30),
@@ -263,6 +265,14 @@ impl PrometheusBuilder {
     /// The scrape interval, also used as the scrape timeout (default 1 s).
     pub fn scrape_interval(mut self, interval: Duration) -> Self {
         self.scrape_interval = interval;
+        self
+    }
+
+    /// Adds rules given as YAML text (a generated `RuleFile::to_yaml()`,
+    /// say): written into the server's temporary directory at
+    /// [`start`](Self::start), removed with it.
+    pub fn rules_yaml(mut self, text: impl Into<String>) -> Self {
+        self.rule_texts.push(text.into());
         self
     }
 
@@ -324,8 +334,13 @@ impl PrometheusBuilder {
     /// [`HarnessError::Exited`] if it stops (a bad rule file, say),
     /// [`HarnessError::NotReady`] if it is not ready in time,
     /// [`HarnessError::Io`] if the temporary files cannot be written.
-    pub fn start(self) -> Result<Prometheus, HarnessError> {
+    pub fn start(mut self) -> Result<Prometheus, HarnessError> {
         let dir = TempDir::new()?;
+        for (i, text) in std::mem::take(&mut self.rule_texts).into_iter().enumerate() {
+            let path = dir.path().join(format!("rules-{i}.yml"));
+            fs::write(&path, text).map_err(io_error(format!("write {}", path.display())))?;
+            self.rule_files.push(path);
+        }
         let config_path = dir.path().join("prometheus.yml");
         fs::write(&config_path, self.config())
             .map_err(io_error(format!("write {}", config_path.display())))?;

@@ -144,15 +144,12 @@ fn generated_alerts_fire_when_the_fault_is_injected() {
                 .rule(pool_alert),
         )
         .groups(groups);
-    let dir = std::env::temp_dir().join(format!("alerting-alert-fires-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let rule_path = dir.join("rules.yml");
-    rules.write(&rule_path).expect("write the rule file");
+    let rules = rules.to_yaml().expect("render the rule file");
 
     let server = MetricsServer::start(registry);
     let prometheus = Prometheus::builder()
         .target(Target::new(SERVICE, server.addr))
-        .rule_file(&rule_path)
+        .rules_yaml(rules)
         .scrape_interval(Duration::from_secs(1))
         .evaluation_interval(Duration::from_secs(1))
         .start()
@@ -236,5 +233,4 @@ fn generated_alerts_fire_when_the_fault_is_injected() {
 
     drop(prometheus);
     drop(server);
-    let _ = std::fs::remove_dir_all(&dir);
 }

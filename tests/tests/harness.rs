@@ -106,3 +106,13 @@ fn a_broken_rule_file_is_an_error_with_the_log() {
     assert!(matches!(err, HarnessError::Exited { .. }), "{err}");
     assert!(err.to_string().contains("rules.yml"), "{err}");
 }
+
+#[test]
+fn rules_given_as_text_are_written_for_the_server() {
+    let err = Prometheus::builder()
+        .rules_yaml("groups:\n  - name: x\n    rules:\n      - alert: Bad\n        expr: sum(\n")
+        .start()
+        .expect_err("prometheus refuses a broken rule text");
+    assert!(matches!(err, HarnessError::Exited { .. }), "{err}");
+    assert!(err.to_string().contains("rules-0.yml"), "{err}");
+}

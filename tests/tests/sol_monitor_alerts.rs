@@ -64,10 +64,7 @@ fn node_outage_fires_the_websocket_and_no_data_alerts_per_batch_and_they_resolve
     for name in stream {
         assert!(generated.rules.alerts().any(|a| a.name() == name), "{name}");
     }
-    let dir = std::env::temp_dir().join(format!("sol-monitor-alerts-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let rule_path = dir.join("rules.yml");
-    std::fs::write(&rule_path, generated.rules.to_yaml().expect("yaml")).expect("write rules");
+    let rules = generated.rules.to_yaml().expect("yaml");
 
     let binary = app::build("sol-monitor").expect("build sol-monitor");
     let (after, outage) = (
@@ -98,7 +95,7 @@ fn node_outage_fires_the_websocket_and_no_data_alerts_per_batch_and_they_resolve
     let started = Instant::now();
     let prometheus = Prometheus::builder()
         .target(Target::new(JOB, monitor.metrics_addr()))
-        .rule_file(&rule_path)
+        .rules_yaml(rules)
         .scrape_interval(Duration::from_secs(1))
         .evaluation_interval(Duration::from_secs(1))
         .start()
@@ -192,5 +189,4 @@ fn node_outage_fires_the_websocket_and_no_data_alerts_per_batch_and_they_resolve
     );
     drop(prometheus);
     drop(monitor);
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -521,6 +521,82 @@ impl<A> ServiceConfig<A> {
         self.origins.of(&path)
     }
 
+    /// Checks that `value` (the number at `key`) is finite and above 0.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Invalid`] naming the key and its origin.
+    pub fn positive(&self, key: &str, value: f64) -> Result<(), ConfigError> {
+        if value.is_finite() && value > 0.0 {
+            Ok(())
+        } else {
+            Err(self.invalid(key, value, "a number above 0"))
+        }
+    }
+
+    /// Checks that `value` is finite and 0 or more.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Invalid`] naming the key and its origin.
+    pub fn non_negative(&self, key: &str, value: f64) -> Result<(), ConfigError> {
+        if value.is_finite() && value >= 0.0 {
+            Ok(())
+        } else {
+            Err(self.invalid(key, value, "a number, 0 or more"))
+        }
+    }
+
+    /// Checks that `value` is a fraction from 0 to 1.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Invalid`] naming the key and its origin.
+    pub fn fraction(&self, key: &str, value: f64) -> Result<(), ConfigError> {
+        if (0.0..=1.0).contains(&value) {
+            Ok(())
+        } else {
+            Err(self.invalid(key, value, "a fraction from 0 to 1"))
+        }
+    }
+
+    /// Checks that `value` is within `range` (a NaN is not).
+    ///
+    /// ```
+    /// use alerting_core::config::ConfigLoader;
+    ///
+    /// let config = ConfigLoader::new()
+    ///     .toml("[pool]\nsize = 0\n")
+    ///     .no_env()
+    ///     .load_service::<toml::Table>()?;
+    /// let size = config.app["pool"]["size"].as_integer().unwrap_or(0);
+    /// let err = config.within("pool.size", size, 1..=64).unwrap_err();
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "invalid value for `pool.size` in inline TOML: got 0, expected 1 to 64",
+    /// );
+    /// # Ok::<(), alerting_core::config::ConfigError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Invalid`] naming the key and its origin.
+    pub fn within<T>(
+        &self,
+        key: &str,
+        value: T,
+        range: std::ops::RangeInclusive<T>,
+    ) -> Result<(), ConfigError>
+    where
+        T: PartialOrd + fmt::Display,
+    {
+        if range.contains(&value) {
+            Ok(())
+        } else {
+            Err(self.invalid(key, &value, format!("{} to {}", range.start(), range.end())))
+        }
+    }
+
     /// A [`ConfigError::Invalid`] for `key`, with its origin: `value` as
     /// the user wrote it (quote strings: `format!("{s:?}")`), and what the
     /// key accepts.

@@ -412,27 +412,6 @@ fn finish(config: Config) -> Result<Config, ConfigError> {
 impl AppConfig {
     /// The checks serde cannot express: ranges, URL schemes.
     fn validate(&self, config: &Config) -> Result<(), ConfigError> {
-        let positive = |key: &str, v: f64| {
-            if v.is_finite() && v > 0.0 {
-                Ok(())
-            } else {
-                Err(config.invalid(key, v, "a number above 0"))
-            }
-        };
-        let non_negative = |key: &str, v: f64| {
-            if v.is_finite() && v >= 0.0 {
-                Ok(())
-            } else {
-                Err(config.invalid(key, v, "a number, 0 or more"))
-            }
-        };
-        let fraction = |key: &str, v: f64| {
-            if (0.0..=1.0).contains(&v) {
-                Ok(())
-            } else {
-                Err(config.invalid(key, v, "a fraction from 0 to 1"))
-            }
-        };
         let url = |key: &str, v: &str, schemes: &[&str]| {
             if v == SIMULATED || schemes.iter().any(|s| v.starts_with(s)) {
                 Ok(())
@@ -448,9 +427,9 @@ impl AppConfig {
             }
         };
         url("node.url", &self.node.url, &["ws://", "wss://"])?;
-        positive("node.rpc_timeout_secs", self.node.rpc_timeout_secs)?;
-        positive("node.max_silence_secs", self.node.max_silence_secs)?;
-        positive(
+        config.positive("node.rpc_timeout_secs", self.node.rpc_timeout_secs)?;
+        config.positive("node.max_silence_secs", self.node.max_silence_secs)?;
+        config.positive(
             "node.reconnect_backoff_secs",
             self.node.reconnect_backoff_secs,
         )?;
@@ -459,38 +438,39 @@ impl AppConfig {
             &self.price_api.url,
             &["http://", "https://"],
         )?;
-        positive("price_api.timeout_secs", self.price_api.timeout_secs)?;
-        let concurrency = self.pipeline.concurrency;
-        if concurrency == 0 || concurrency > 1_000_000 {
-            return Err(config.invalid("pipeline.concurrency", concurrency, "1 to 1000000"));
-        }
-        non_negative(
+        config.positive("price_api.timeout_secs", self.price_api.timeout_secs)?;
+        config.within(
+            "pipeline.concurrency",
+            self.pipeline.concurrency,
+            1..=1_000_000,
+        )?;
+        config.non_negative(
             "filters.layer1.min_amount_usd",
             self.filters.layer1.min_amount_usd,
         )?;
-        non_negative(
+        config.non_negative(
             "filters.layer1.cumulative_min_amount_usd",
             self.filters.layer1.cumulative_min_amount_usd,
         )?;
-        positive(
+        config.positive(
             "filters.layer1.cumulative_window_secs",
             self.filters.layer1.cumulative_window_secs,
         )?;
-        non_negative(
+        config.non_negative(
             "filters.layer2.min_price_change",
             self.filters.layer2.min_price_change,
         )?;
-        non_negative(
+        config.non_negative(
             "filters.layer2.min_volume_usd",
             self.filters.layer2.min_volume_usd,
         )?;
-        non_negative("cooldown.minutes", self.cooldown.minutes)?;
-        non_negative("cooldown.jitter_secs", self.cooldown.jitter_secs)?;
+        config.non_negative("cooldown.minutes", self.cooldown.minutes)?;
+        config.non_negative("cooldown.jitter_secs", self.cooldown.jitter_secs)?;
         if self.degraded.ttls_secs.is_empty() {
             return Err(config.invalid("degraded.ttls_secs", "[]", "at least one duration"));
         }
         for ttl in &self.degraded.ttls_secs {
-            positive("degraded.ttls_secs", *ttl)?;
+            config.positive("degraded.ttls_secs", *ttl)?;
         }
         let webhook = &self.sinks.webhook.url;
         if !webhook.is_empty()
@@ -503,14 +483,15 @@ impl AppConfig {
                 "empty or an `http://` or `https://` URL",
             ));
         }
-        positive(
+        config.positive(
             "sinks.webhook.timeout_secs",
             self.sinks.webhook.timeout_secs,
         )?;
-        let rate = self.simulator.rate_per_sec;
-        if !(rate.is_finite() && (0.0..=1e6).contains(&rate)) {
-            return Err(config.invalid("simulator.rate_per_sec", rate, "0 to 1000000"));
-        }
+        config.within(
+            "simulator.rate_per_sec",
+            self.simulator.rate_per_sec,
+            0.0..=1e6,
+        )?;
         if self.simulator.pairs == 0 {
             return Err(config.invalid("simulator.pairs", 0, "at least 1"));
         }
@@ -524,17 +505,15 @@ impl AppConfig {
             ));
         }
         let f = &self.simulator.faults;
-        fraction("simulator.faults.rpc_error_rate", f.rpc_error_rate)?;
-        fraction("simulator.faults.malformed_rate", f.malformed_rate)?;
-        fraction("simulator.faults.price_429_rate", f.price_429_rate)?;
-        fraction("simulator.faults.price_missing_rate", f.price_missing_rate)?;
+        config.fraction("simulator.faults.rpc_error_rate", f.rpc_error_rate)?;
+        config.fraction("simulator.faults.malformed_rate", f.malformed_rate)?;
+        config.fraction("simulator.faults.price_429_rate", f.price_429_rate)?;
+        config.fraction("simulator.faults.price_missing_rate", f.price_missing_rate)?;
         for (key, v) in [
             ("simulator.faults.outage_after_secs", f.outage_after_secs),
             ("simulator.faults.outage_secs", f.outage_secs),
         ] {
-            if !(v.is_finite() && (0.0..=86_400.0).contains(&v)) {
-                return Err(config.invalid(key, v, "0 to 86400"));
-            }
+            config.within(key, v, 0.0..=86_400.0)?;
         }
         Ok(())
     }

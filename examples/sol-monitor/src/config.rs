@@ -265,20 +265,6 @@ impl AppConfig {
     /// The checks serde cannot express: ranges, and keys that depend on
     /// each other.
     fn validate(&self, config: &Config) -> Result<(), ConfigError> {
-        let positive = |key: &str, v: f64| {
-            if v.is_finite() && v > 0.0 {
-                Ok(())
-            } else {
-                Err(config.invalid(key, v, "a number above 0"))
-            }
-        };
-        let fraction = |key: &str, v: f64| {
-            if (0.0..=1.0).contains(&v) {
-                Ok(())
-            } else {
-                Err(config.invalid(key, v, "a fraction from 0 to 1"))
-            }
-        };
         let n = &self.node;
         if n.url != SIMULATED && !n.url.starts_with("ws://") && !n.url.starts_with("wss://") {
             return Err(config.invalid(
@@ -287,14 +273,12 @@ impl AppConfig {
                 "`simulated` or a ws:// or wss:// URL",
             ));
         }
-        positive("node.connect_timeout_secs", n.connect_timeout_secs)?;
-        positive("node.no_data_timeout_secs", n.no_data_timeout_secs)?;
-        positive("node.max_silence_secs", n.max_silence_secs)?;
+        config.positive("node.connect_timeout_secs", n.connect_timeout_secs)?;
+        config.positive("node.no_data_timeout_secs", n.no_data_timeout_secs)?;
+        config.positive("node.max_silence_secs", n.max_silence_secs)?;
 
         let b = &self.batches;
-        if b.size == 0 || b.size > 10_000 {
-            return Err(config.invalid("batches.size", b.size, "1 to 10000"));
-        }
+        config.within("batches.size", b.size, 1..=10_000)?;
         if n.url != SIMULATED && b.accounts.is_empty() {
             return Err(config.invalid(
                 "batches.accounts",
@@ -327,8 +311,8 @@ impl AppConfig {
         }
 
         let k = &self.backoff;
-        positive("backoff.initial_secs", k.initial_secs)?;
-        positive("backoff.max_secs", k.max_secs)?;
+        config.positive("backoff.initial_secs", k.initial_secs)?;
+        config.positive("backoff.max_secs", k.max_secs)?;
         if k.max_secs < k.initial_secs {
             return Err(config.invalid(
                 "backoff.max_secs",
@@ -336,23 +320,17 @@ impl AppConfig {
                 format!("at least backoff.initial_secs ({})", k.initial_secs),
             ));
         }
-        if !(k.multiplier.is_finite() && (1.0..=100.0).contains(&k.multiplier)) {
-            return Err(config.invalid("backoff.multiplier", k.multiplier, "1 to 100"));
-        }
-        fraction("backoff.jitter", k.jitter)?;
+        config.within("backoff.multiplier", k.multiplier, 1.0..=100.0)?;
+        config.fraction("backoff.jitter", k.jitter)?;
 
         let s = &self.simulator;
-        if s.pairs == 0 || s.pairs > 100_000 {
-            return Err(config.invalid("simulator.pairs", s.pairs, "1 to 100000"));
-        }
-        if !(s.rate_per_sec.is_finite() && (0.0..=1000.0).contains(&s.rate_per_sec)) {
-            return Err(config.invalid("simulator.rate_per_sec", s.rate_per_sec, "0 to 1000"));
-        }
-        fraction("simulator.empty_rate", s.empty_rate)?;
+        config.within("simulator.pairs", s.pairs, 1..=100_000)?;
+        config.within("simulator.rate_per_sec", s.rate_per_sec, 0.0..=1000.0)?;
+        config.fraction("simulator.empty_rate", s.empty_rate)?;
         let f = &s.faults;
-        fraction("simulator.faults.silent_rate", f.silent_rate)?;
-        fraction("simulator.faults.unresponsive_rate", f.unresponsive_rate)?;
-        fraction(
+        config.fraction("simulator.faults.silent_rate", f.silent_rate)?;
+        config.fraction("simulator.faults.unresponsive_rate", f.unresponsive_rate)?;
+        config.fraction(
             "simulator.faults.subscribe_error_rate",
             f.subscribe_error_rate,
         )?;
@@ -360,9 +338,7 @@ impl AppConfig {
             ("simulator.faults.outage_after_secs", f.outage_after_secs),
             ("simulator.faults.outage_secs", f.outage_secs),
         ] {
-            if !(v.is_finite() && (0.0..=86_400.0).contains(&v)) {
-                return Err(config.invalid(key, v, "0 to 86400"));
-            }
+            config.within(key, v, 0.0..=86_400.0)?;
         }
         if let Some(path) = &self.tls.ca_file
             && let Err(e) = Tls::new(Some(path))

@@ -16,8 +16,8 @@ use alerting_core::rules::{
 pub use bsc_monitor::metrics::{BscMetrics, IN_FLIGHT_FUNCTIONS, INSTRUMENTED_FUNCTIONS};
 
 use crate::{
-    Generated, HEADER, MINUTE, RUNBOOKS, Timing, expect, latency_slo_case, minutes, pair,
-    registry_for, slo_burn_cases, tag,
+    Generated, HEADER, HostAlerts, MINUTE, RUNBOOKS, Timing, expect, latency_slo_case, minutes,
+    pair, registry_for, slo_burn_cases, tag,
 };
 
 /// The service name (a constant label on every series).
@@ -212,18 +212,7 @@ pub fn with(timing: &Timing) -> Result<Generated, Box<dyn Error>> {
         ),
     );
     let [disconnected, no_data] = stream_alerts(m, timing)?;
-    let memory = tag(
-        BSC,
-        packs::high_resident_memory(svc(builtin::process_resident_memory_bytes().select()), 1e9),
-    );
-    let target_down = tag(
-        BSC,
-        packs::scrape_target_down(builtin::up().select().eq("job", BSC)),
-    );
-    let health_down = tag(
-        BSC,
-        packs::health_check_down_of(svc(builtin::health_check_status(registry).select())),
-    );
+    let host_alerts = HostAlerts::new(BSC, registry, 1e9);
     let rpc_errors = tag(
         BSC,
         AlertRule::new(
@@ -264,18 +253,20 @@ pub fn with(timing: &Timing) -> Result<Generated, Box<dyn Error>> {
     let rules = RuleFile::new()
         .header(HEADER)
         .for_registry(registry)
-        .group(RuleGroup::new(BSC).interval(timing.interval).rules([
-            high_error_rate.clone(),
-            high_latency.clone(),
-            api_errors.clone(),
-            message_latency.clone(),
-            disconnected.clone(),
-            no_data.clone(),
-            memory.clone(),
-            target_down.clone(),
-            health_down.clone(),
-            rpc_errors.clone(),
-        ]))
+        .group(
+            RuleGroup::new(BSC)
+                .interval(timing.interval)
+                .rules([
+                    high_error_rate.clone(),
+                    high_latency.clone(),
+                    api_errors.clone(),
+                    message_latency.clone(),
+                    disconnected.clone(),
+                    no_data.clone(),
+                    rpc_errors.clone(),
+                ])
+                .rules(host_alerts.rules()),
+        )
         .groups(availability.rule_groups()?)
         .groups(latency.rule_groups()?);
 
@@ -443,48 +434,12 @@ pub fn with(timing: &Timing) -> Result<Generated, Box<dyn Error>> {
                 "bsc-monitor on bsc-2:9100 has received no swap log over the last 5m: the subscription may be stuck or the node down.",
             ))),
     );
-    let rss = on_host(builtin::process_resident_memory_bytes().select());
-    cases.extend(pair(
-        &memory,
-        minutes(10),
-        vec![(rss.clone(), "1500000000x15")],
-        vec![(rss, "300000000x15")],
-        expect(
-            &memory,
-            &host,
-            "High memory usage on bsc-1:9100",
-            "Resident memory is 1.397GiB on bsc-1:9100 (threshold 1 GB).",
-        ),
-    ));
-    let up = builtin::up()
-        .select()
-        .eq("instance", "bsc-1:9100")
-        .eq("job", BSC);
-    cases.extend(pair(
-        &target_down,
-        minutes(5),
-        vec![(up.clone(), "1 1 0x10")],
-        vec![(up, "1x10")],
-        expect(
-            &target_down,
-            &[("instance", "bsc-1:9100"), ("job", BSC)],
-            "bsc-monitor target bsc-1:9100 is down",
-            "Prometheus has failed to scrape bsc-1:9100 (job bsc-monitor) for a minute: the service is down or unreachable, and its other alerts cannot fire.",
-        ),
-    ));
-    let status = on_host(builtin::health_check_status(registry).select()).eq("check", "bsc_ws");
-    cases.extend(pair(
-        &health_down,
-        minutes(5),
-        vec![(status.clone(), "1 1 0x10")],
-        // Degraded (0.5) is not down.
-        vec![(status, "1 1 0.5x10")],
-        expect(
-            &health_down,
-            &[("check", "bsc_ws"), host[0], host[1], host[2]],
-            "Health check bsc_ws is down",
-            "The health check bsc_ws has reported down on bsc-1:9100 for a minute.",
-        ),
+    cases.extend(host_alerts.cases(
+        BSC,
+        registry,
+        "bsc-1:9100",
+        (1_500_000_000, "1.397GiB", "1 GB"),
+        "bsc_ws",
     ));
     let rpc = |result: &str| {
         m.rpc_calls_total

@@ -38,7 +38,7 @@ use alerting_core::dashboards::Dashboard;
 use alerting_core::health::{CheckOptions, HealthRegistry};
 use alerting_core::metrics::Registry;
 use alerting_core::rules::testing::{AlertTest, ExpectedAlert, RuleTests, TestCase};
-use alerting_core::rules::{AlertRule, RuleFile, Selector, Slo, builtin};
+use alerting_core::rules::{AlertRule, RuleFile, Selector, Slo, builtin, packs};
 
 pub mod bsc;
 pub mod sol;
@@ -103,6 +103,120 @@ impl Generated {
             (dir.join("rules_test.yml"), self.tests.to_yaml()?),
             (dir.join("dashboard.json"), self.dashboard.to_json()?),
         ])
+    }
+}
+
+/// The alerts every monitor has on its process and its scrape target:
+/// `HighMemoryUsage`, `ScrapeTargetDown`, `HealthCheckDown`.
+struct HostAlerts {
+    memory: AlertRule,
+    target_down: AlertRule,
+    health_down: AlertRule,
+}
+
+impl HostAlerts {
+    /// The rules of `service`, whose resident memory should stay under
+    /// `max_rss` bytes.
+    fn new(service: &str, registry: &Registry, max_rss: f64) -> Self {
+        let svc = |s: Selector| s.eq("service", service);
+        Self {
+            memory: tag(
+                service,
+                packs::high_resident_memory(
+                    svc(builtin::process_resident_memory_bytes().select()),
+                    max_rss,
+                ),
+            ),
+            target_down: tag(
+                service,
+                packs::scrape_target_down(builtin::up().select().eq("job", service)),
+            ),
+            health_down: tag(
+                service,
+                packs::health_check_down_of(svc(builtin::health_check_status(registry).select())),
+            ),
+        }
+    }
+
+    /// The rules, in group order.
+    fn rules(&self) -> [AlertRule; 3] {
+        [
+            self.memory.clone(),
+            self.target_down.clone(),
+            self.health_down.clone(),
+        ]
+    }
+
+    /// A firing and a silent case of each, on `instance` (scraped as job
+    /// `service`): resident memory at `rss` bytes (shown as `rss_shown`,
+    /// against the threshold shown as `max_shown`), and the health check
+    /// `check` down (degraded is not down).
+    fn cases(
+        &self,
+        service: &str,
+        registry: &Registry,
+        instance: &str,
+        (rss, rss_shown, max_shown): (u64, &str, &str),
+        check: &str,
+    ) -> Vec<TestCase> {
+        let host = [
+            ("instance", instance),
+            ("job", service),
+            ("service", service),
+        ];
+        let on_host = |s: Selector| {
+            s.eq("instance", instance)
+                .eq("job", service)
+                .eq("service", service)
+        };
+        let mut cases = Vec::new();
+        let resident = on_host(builtin::process_resident_memory_bytes().select());
+        cases.extend(pair(
+            &self.memory,
+            minutes(10),
+            vec![(resident.clone(), &format!("{rss}x15"))],
+            vec![(resident, "300000000x15")],
+            expect(
+                &self.memory,
+                &host,
+                &format!("High memory usage on {instance}"),
+                &format!("Resident memory is {rss_shown} on {instance} (threshold {max_shown})."),
+            ),
+        ));
+        let up = builtin::up()
+            .select()
+            .eq("instance", instance)
+            .eq("job", service);
+        cases.extend(pair(
+            &self.target_down,
+            minutes(5),
+            vec![(up.clone(), "1 1 0x10")],
+            vec![(up, "1x10")],
+            expect(
+                &self.target_down,
+                &[("instance", instance), ("job", service)],
+                &format!("{service} target {instance} is down"),
+                &format!(
+                    "Prometheus has failed to scrape {instance} (job {service}) for a minute: the \
+                     service is down or unreachable, and its other alerts cannot fire."
+                ),
+            ),
+        ));
+        let status = on_host(builtin::health_check_status(registry).select()).eq("check", check);
+        cases.extend(pair(
+            &self.health_down,
+            minutes(5),
+            vec![(status.clone(), "1 1 0x10")],
+            // Degraded (0.5) is not down.
+            vec![(status, "1 1 0.5x10")],
+            expect(
+                &self.health_down,
+                &[("check", check), host[0], host[1], host[2]],
+                &format!("Health check {check} is down"),
+                &format!("The health check {check} has reported down on {instance} for a minute."),
+            ),
+        ));
+        cases
     }
 }
 

@@ -16,7 +16,7 @@ use alerting_core::rules::{
 pub use sol_monitor::metrics::{IN_FLIGHT_FUNCTIONS, INSTRUMENTED_FUNCTIONS, SolMetrics};
 
 use crate::{
-    Generated, HEADER, MINUTE, RUNBOOKS, Timing, expect, minutes, pair, registry_for,
+    Generated, HEADER, HostAlerts, MINUTE, RUNBOOKS, Timing, expect, minutes, pair, registry_for,
     slo_burn_cases, tag,
 };
 
@@ -155,7 +155,6 @@ pub fn with(timing: &Timing) -> Result<Generated, Box<dyn Error>> {
     let registry = registry();
     let fns = builtin::Instrumented::new(registry).with_in_flight(IN_FLIGHT_FUNCTIONS);
     let svc = |s: Selector| s.eq("service", SOL);
-    let host = [("instance", "sol-1:9100"), ("job", SOL), ("service", SOL)];
     let on_host = |s: Selector| {
         s.eq("instance", "sol-1:9100")
             .eq("job", SOL)
@@ -183,18 +182,7 @@ pub fn with(timing: &Timing) -> Result<Generated, Box<dyn Error>> {
         SOL,
         packs::high_error_rate_of(svc(fns.errors()), svc(fns.finished()), 0.05),
     );
-    let memory = tag(
-        SOL,
-        packs::high_resident_memory(svc(builtin::process_resident_memory_bytes().select()), 2e9),
-    );
-    let target_down = tag(
-        SOL,
-        packs::scrape_target_down(builtin::up().select().eq("job", SOL)),
-    );
-    let health_down = tag(
-        SOL,
-        packs::health_check_down_of(svc(builtin::health_check_status(registry).select())),
-    );
+    let host_alerts = HostAlerts::new(SOL, registry, 2e9);
     let availability = Slo::new(
         "account_updates",
         Sli::instrumented(&fns, "process_account_update").matching(Matcher::eq("service", SOL)),
@@ -206,15 +194,17 @@ pub fn with(timing: &Timing) -> Result<Generated, Box<dyn Error>> {
     let rules = RuleFile::new()
         .header(HEADER)
         .for_registry(registry)
-        .group(RuleGroup::new(SOL).interval(timing.interval).rules([
-            disconnected.clone(),
-            no_data.clone(),
-            reconnects.clone(),
-            high_error_rate.clone(),
-            memory.clone(),
-            target_down.clone(),
-            health_down.clone(),
-        ]))
+        .group(
+            RuleGroup::new(SOL)
+                .interval(timing.interval)
+                .rules([
+                    disconnected.clone(),
+                    no_data.clone(),
+                    reconnects.clone(),
+                    high_error_rate.clone(),
+                ])
+                .rules(host_alerts.rules()),
+        )
         .groups(availability.rule_groups()?);
 
     // -- tests --------------------------------------------------------
@@ -289,48 +279,12 @@ pub fn with(timing: &Timing) -> Result<Generated, Box<dyn Error>> {
             "20% of the calls of sol_monitor::conn::resubscribe_batch failed over the last 5 minutes (threshold 5%).",
         ),
     ));
-    let rss = on_host(builtin::process_resident_memory_bytes().select());
-    cases.extend(pair(
-        &memory,
-        minutes(10),
-        vec![(rss.clone(), "4294967296x15")],
-        vec![(rss, "1000000000x15")],
-        expect(
-            &memory,
-            &host,
-            "High memory usage on sol-1:9100",
-            "Resident memory is 4GiB on sol-1:9100 (threshold 2 GB).",
-        ),
-    ));
-    let up = builtin::up()
-        .select()
-        .eq("instance", "sol-1:9100")
-        .eq("job", SOL);
-    cases.extend(pair(
-        &target_down,
-        minutes(5),
-        vec![(up.clone(), "1 1 0x10")],
-        vec![(up, "1x10")],
-        expect(
-            &target_down,
-            &[("instance", "sol-1:9100"), ("job", SOL)],
-            "sol-monitor target sol-1:9100 is down",
-            "Prometheus has failed to scrape sol-1:9100 (job sol-monitor) for a minute: the service is down or unreachable, and its other alerts cannot fire.",
-        ),
-    ));
-    let status =
-        on_host(builtin::health_check_status(registry).select()).eq("check", "sol_ws_batch_3");
-    cases.extend(pair(
-        &health_down,
-        minutes(5),
-        vec![(status.clone(), "1 1 0x10")],
-        vec![(status, "1x10")],
-        expect(
-            &health_down,
-            &[("check", "sol_ws_batch_3"), host[0], host[1], host[2]],
-            "Health check sol_ws_batch_3 is down",
-            "The health check sol_ws_batch_3 has reported down on sol-1:9100 for a minute.",
-        ),
+    cases.extend(host_alerts.cases(
+        SOL,
+        registry,
+        "sol-1:9100",
+        (4_294_967_296, "4GiB", "2 GB"),
+        "sol_ws_batch_3",
     ));
     cases.extend(slo_burn_cases(
         &availability,
