@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use alerting_core::health::{CheckReport, Detail, HealthRegistry, HealthReport, Probe, Status};
+use alerting_core::health::{CheckReport, Detail, HealthRegistry, HealthReport, Status};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -21,13 +21,6 @@ pub(crate) enum Scope {
 }
 
 impl Scope {
-    fn detail(self) -> Detail {
-        match self {
-            Scope::Liveness | Scope::Readiness => Detail::Brief,
-            Scope::Report => Detail::Full,
-        }
-    }
-
     /// The word in the last line of a verbose answer.
     fn probe_name(self) -> &'static str {
         match self {
@@ -38,10 +31,15 @@ impl Scope {
     }
 
     fn report(self, health: &HealthRegistry) -> HealthReport {
+        self.report_excluding(health, &[])
+    }
+
+    fn report_excluding(self, health: &HealthRegistry, exclude: &[String]) -> HealthReport {
+        let view = health.excluding(exclude);
         match self {
-            Scope::Liveness => health.liveness(Detail::Brief),
-            Scope::Readiness => health.readiness(Detail::Brief),
-            Scope::Report => health.report(Detail::Full),
+            Scope::Liveness => view.liveness(Detail::Brief),
+            Scope::Readiness => view.readiness(Detail::Brief),
+            Scope::Report => view.report(Detail::Full),
         }
     }
 }
@@ -95,7 +93,16 @@ pub(crate) async fn whole(
     let (report, unknown) = if query.exclude.is_empty() {
         (state.scope.report(&state.health), Vec::new())
     } else {
-        excluding(&state.health, state.scope, &query.exclude)
+        let unknown = query
+            .exclude
+            .iter()
+            .filter(|n| !state.health.has_check(n))
+            .cloned()
+            .collect();
+        (
+            state.scope.report_excluding(&state.health, &query.exclude),
+            unknown,
+        )
     };
     let status = http_status(&report);
     if query.verbose {
@@ -240,82 +247,6 @@ fn verbose(report: &HealthReport, scope: Scope, exclude: &[String], unknown: &[S
         if report.is_ok() { "passed" } else { "failed" }
     );
     out
-}
-
-/// The report of `scope` computed as if the checks in `exclude` were not
-/// registered; also returns the names that matched no check.
-///
-/// The health registry has no such query, so this re-derives the statuses
-/// from a full report with the registry's rules: a probe is down if a
-/// critical check in it is down, degraded if one is degraded or a
-/// non-critical one is down; readiness is down once shutdown has begun.
-fn excluding(
-    health: &HealthRegistry,
-    scope: Scope,
-    exclude: &[String],
-) -> (HealthReport, Vec<String>) {
-    let mut report = health.report(Detail::Full);
-    let unknown: Vec<String> = exclude
-        .iter()
-        .filter(|n| !report.checks.contains_key(n.as_str()))
-        .cloned()
-        .collect();
-    report.checks.retain(|name, _| !exclude.contains(name));
-
-    let mut live = Status::Up;
-    let mut ready = Status::Up;
-    for check in report.checks.values() {
-        let effect = if check.status == Status::Down && check.critical == Some(false) {
-            Status::Degraded
-        } else {
-            check.status
-        };
-        let (l, r) = probes(check.probe);
-        if l {
-            live = live.max(effect);
-        }
-        if r {
-            ready = ready.max(effect);
-        }
-    }
-    if report.shutting_down {
-        ready = Status::Down;
-    }
-    report.live = live != Status::Down;
-    report.ready = ready != Status::Down;
-    report.status = match scope {
-        Scope::Liveness => live,
-        Scope::Readiness => ready,
-        Scope::Report => live.max(ready),
-    };
-    match scope {
-        Scope::Liveness => report.checks.retain(|_, c| probes(c.probe).0),
-        Scope::Readiness => report.checks.retain(|_, c| probes(c.probe).1),
-        Scope::Report => {}
-    }
-    if scope.detail() == Detail::Brief {
-        report.version = None;
-        for check in report.checks.values_mut() {
-            check.reason = None;
-            check.probe = None;
-            check.critical = None;
-            check.duration = None;
-            check.last_success = None;
-            check.checked_at = None;
-        }
-    }
-    (report, unknown)
-}
-
-/// Whether a check counts for (liveness, readiness).
-fn probes(probe: Option<Probe>) -> (bool, bool) {
-    match probe {
-        Some(Probe::Liveness) => (true, false),
-        Some(Probe::Readiness) => (false, true),
-        // `Both`, and any probe added later: count it everywhere rather
-        // than ignore it.
-        _ => (true, true),
-    }
 }
 
 #[cfg(test)]

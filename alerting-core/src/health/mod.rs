@@ -89,7 +89,7 @@ use serde::{Deserialize, Serialize};
 use crate::metrics::MetricsError;
 
 pub use check::{CheckFn, CheckOptions, CheckOutcome, HealthCheck, check_fn};
-pub use registry::{HealthHandle, HealthRegistry, HealthRegistryBuilder};
+pub use registry::{Excluding, HealthHandle, HealthRegistry, HealthRegistryBuilder};
 pub use report::{CheckReport, Detail, HealthReport};
 
 /// The status of a check, a probe or a service; ordered from best to worst.

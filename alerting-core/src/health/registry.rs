@@ -684,6 +684,37 @@ impl HealthRegistry {
         self.build_report(Scope::Readiness, detail)
     }
 
+    /// A view of this registry in which the checks named in `exclude` do
+    /// not count, for the Kubernetes `?exclude=<check>` convention: its
+    /// reports leave them out and compute every status without them
+    /// (unknown names are ignored; [`HealthRegistry::has_check`] tells
+    /// them apart).
+    ///
+    /// ```
+    /// use alerting_core::health::{CheckOptions, Detail, HealthRegistry};
+    ///
+    /// let health = HealthRegistry::new();
+    /// health.add_component("db", CheckOptions::new())?.down("refused");
+    /// health.add_component("cache", CheckOptions::new())?.up();
+    /// assert!(!health.readiness(Detail::Brief).ready);
+    /// let without_db = health.excluding(&["db"]);
+    /// let report = without_db.readiness(Detail::Brief);
+    /// assert!(report.ready);
+    /// assert!(!report.checks.contains_key("db"));
+    /// # Ok::<(), alerting_core::health::HealthError>(())
+    /// ```
+    pub fn excluding<'a, S: AsRef<str>>(&'a self, exclude: &'a [S]) -> Excluding<'a, S> {
+        Excluding {
+            registry: self,
+            exclude,
+        }
+    }
+
+    /// Whether a check named `name` is registered.
+    pub fn has_check(&self, name: &str) -> bool {
+        self.entries().iter().any(|e| e.name == name)
+    }
+
     /// Whether the liveness probe passes.
     pub fn is_live(&self) -> bool {
         self.liveness(Detail::Brief).live
@@ -705,6 +736,15 @@ impl HealthRegistry {
     }
 
     fn build_report(&self, scope: Scope, detail: Detail) -> HealthReport {
+        self.build_report_excluding::<&str>(scope, detail, &[])
+    }
+
+    fn build_report_excluding<S: AsRef<str>>(
+        &self,
+        scope: Scope,
+        detail: Detail,
+        exclude: &[S],
+    ) -> HealthReport {
         let now = Instant::now();
         let shutting_down = self.shutting_down();
         let mut live = Status::Up;
@@ -713,6 +753,9 @@ impl HealthRegistry {
         for entry in self.entries() {
             let e = entry.evaluate(now);
             entry.observe(&e);
+            if exclude.iter().any(|x| x.as_ref() == entry.name) {
+                continue;
+            }
             let effect = if e.status == Status::Down && !entry.critical {
                 Status::Degraded
             } else {
@@ -752,6 +795,35 @@ impl HealthRegistry {
             },
             checks,
         }
+    }
+}
+
+/// A [`HealthRegistry`] without some of its checks:
+/// [`HealthRegistry::excluding`].
+#[derive(Debug)]
+pub struct Excluding<'a, S> {
+    registry: &'a HealthRegistry,
+    exclude: &'a [S],
+}
+
+impl<S: AsRef<str>> Excluding<'_, S> {
+    /// As [`HealthRegistry::report`], without the excluded checks.
+    pub fn report(&self, detail: Detail) -> HealthReport {
+        self.registry
+            .build_report_excluding(Scope::All, detail, self.exclude)
+    }
+
+    /// As [`HealthRegistry::liveness`], without the excluded checks.
+    pub fn liveness(&self, detail: Detail) -> HealthReport {
+        self.registry
+            .build_report_excluding(Scope::Liveness, detail, self.exclude)
+    }
+
+    /// As [`HealthRegistry::readiness`], without the excluded checks
+    /// (still down once shutdown has begun).
+    pub fn readiness(&self, detail: Detail) -> HealthReport {
+        self.registry
+            .build_report_excluding(Scope::Readiness, detail, self.exclude)
     }
 }
 
