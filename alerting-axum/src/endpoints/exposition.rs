@@ -3,7 +3,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use alerting_core::metrics::{Format, Registry};
+use alerting_core::metrics::{Format, Registry, quality_list};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -157,22 +157,7 @@ pub(crate) fn accepts_gzip(headers: &HeaderMap) -> bool {
     let mut any_q: Option<f32> = None;
     for value in headers.get_all(header::ACCEPT_ENCODING) {
         let Ok(value) = value.to_str() else { continue };
-        for item in value.split(',') {
-            let mut parts = item.split(';');
-            let coding = parts.next().unwrap_or("").trim();
-            let mut q = 1.0f32;
-            for param in parts {
-                if let Some((k, v)) = param.split_once('=')
-                    && k.trim().eq_ignore_ascii_case("q")
-                {
-                    q = v
-                        .trim()
-                        .parse()
-                        .ok()
-                        .filter(|q: &f32| (0.0..=1.0).contains(q))
-                        .unwrap_or(0.0);
-                }
-            }
+        for (coding, q) in quality_list(value) {
             if coding.eq_ignore_ascii_case("gzip") || coding.eq_ignore_ascii_case("x-gzip") {
                 gzip_q = Some(gzip_q.map_or(q, |old| old.max(q)));
             } else if coding == "*" {

@@ -60,7 +60,7 @@ pub use histogram::{Histogram, HistogramTimer};
 pub use labels::{EnumLabel, FixedLabelSet, LabelSet};
 pub use outcome::Outcome;
 pub use process::ProcessCollector;
-pub use registry::{Format, Registry, RegistryBuilder};
+pub use registry::{Format, Registry, RegistryBuilder, quality_list};
 pub use striped::{StripedCounter, StripedHistogram, stripes};
 pub(crate) use striped::{Stripes, encode_histogram, stripe};
 

@@ -500,6 +500,39 @@ pub enum Format {
     OpenMetrics,
 }
 
+/// The items of an HTTP list header with quality values (`Accept`,
+/// `Accept-Encoding`): each item's first part, trimmed, with its `q`
+/// (1 when absent; 0 when it does not parse or is outside 0 to 1, so a
+/// malformed weight never selects anything). Other parameters are
+/// skipped.
+///
+/// ```
+/// use alerting_core::metrics::quality_list;
+///
+/// let items: Vec<_> = quality_list("gzip;q=0.5, br , *;q=x").collect();
+/// assert_eq!(items, [("gzip", 0.5), ("br", 1.0), ("*", 0.0)]);
+/// ```
+pub fn quality_list(header: &str) -> impl Iterator<Item = (&str, f32)> {
+    header.split(',').map(|item| {
+        let mut parts = item.split(';');
+        let token = parts.next().unwrap_or("").trim();
+        let mut q = 1.0f32;
+        for param in parts {
+            if let Some((k, v)) = param.split_once('=')
+                && k.trim().eq_ignore_ascii_case("q")
+            {
+                q = v
+                    .trim()
+                    .parse()
+                    .ok()
+                    .filter(|q: &f32| (0.0..=1.0).contains(q))
+                    .unwrap_or(0.0);
+            }
+        }
+        (token, q)
+    })
+}
+
 impl Format {
     /// The `Content-Type` to serve this format with.
     pub fn content_type(self) -> &'static str {
@@ -524,23 +557,8 @@ impl Format {
     pub fn from_accept(accept: &str) -> Format {
         let mut best_openmetrics = 0.0f32;
         let mut best_text = 0.0f32;
-        for range in accept.split(',') {
-            let mut parts = range.split(';');
-            let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
-            let mut q = 1.0f32;
-            for param in parts {
-                if let Some((k, v)) = param.split_once('=')
-                    && k.trim().eq_ignore_ascii_case("q")
-                {
-                    q = v
-                        .trim()
-                        .parse()
-                        .ok()
-                        .filter(|q: &f32| (0.0..=1.0).contains(q))
-                        .unwrap_or(0.0);
-                }
-            }
-            match media.as_str() {
+        for (media, q) in quality_list(accept) {
+            match media.to_ascii_lowercase().as_str() {
                 "application/openmetrics-text" => best_openmetrics = best_openmetrics.max(q),
                 "text/plain" | "text/*" | "*/*" => best_text = best_text.max(q),
                 _ => {}
