@@ -269,3 +269,77 @@ fn range_checks_name_key_value_and_origin() {
     c.within("node.retries", 5, 0..=5).unwrap();
     assert!(c.within("x", f64::NAN, 0.0..=1.0).is_err());
 }
+
+/// A service type without defaults: every key is required.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Strict {
+    db: Db,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Db {
+    url: String,
+    pool: u32,
+}
+
+#[test]
+fn required_keys_may_all_come_from_variables_in_any_order() {
+    let c = ConfigLoader::new()
+        .env_prefix("X")
+        // Sorted, `POOL` is applied while `url` is still missing.
+        .env_vars([("X_DB__URL", "postgres://db"), ("X_DB__POOL", "5")])
+        .load_service::<Strict>()
+        .unwrap();
+    assert_eq!((c.app.db.url.as_str(), c.app.db.pool), ("postgres://db", 5));
+}
+
+#[test]
+fn a_missing_required_key_is_named() {
+    let err = ConfigLoader::new()
+        .env_prefix("X")
+        .env_vars([("X_DB__POOL", "5")])
+        .load_service::<Strict>()
+        .unwrap_err();
+    assert_eq!(err.key(), Some("db.url"), "{err}");
+    let err = ConfigLoader::new()
+        .no_env()
+        .load_service::<Strict>()
+        .unwrap_err();
+    assert_eq!(err.key(), Some("db"), "{err}");
+    assert!(err.to_string().contains("in the defaults"), "{err}");
+}
+
+#[test]
+fn defaults_lie_under_the_file_whatever_the_call_order() {
+    let c = ConfigLoader::new()
+        .toml("[metrics]\nlisten_addr = \"127.0.0.1:1234\"\n")
+        .defaults(DEFAULTS)
+        .no_env()
+        .load_service::<App>()
+        .unwrap();
+    assert_eq!(c.monitoring.metrics.listen_addr.port(), 1234);
+    assert_eq!(
+        c.monitoring
+            .metrics
+            .const_labels
+            .get("service")
+            .map(String::as_str),
+        Some("bsc-monitor")
+    );
+}
+
+#[test]
+fn a_table_is_attributed_to_the_layer_that_overrides_it() {
+    let c = load(
+        "[node]\nurl = \"ws://x\"\n",
+        &[("BSC_MONITOR_NODE__RETRIES", "3")],
+    )
+    .unwrap();
+    assert_eq!(
+        c.origin("node"),
+        Origin::Env("BSC_MONITOR_NODE__RETRIES".into())
+    );
+    assert_eq!(c.origin(""), Origin::Defaults);
+}

@@ -3,14 +3,19 @@
 //! overrides, its metrics address read from what it prints, and killed
 //! when dropped (also when a test panics).
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
 
 use crate::{HarnessError, Prometheus};
+
+/// How much of an app's stderr is kept for an error message.
+const STDERR_TAIL: usize = 8 * 1024;
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -30,21 +35,33 @@ pub fn build(package: &str) -> Result<PathBuf, HarnessError> {
         what: format!("cargo build -p {package}"),
         source: std::io::Error::other(message),
     };
-    let status = Command::new(&cargo)
-        .args(["build", "-p", package])
+    // Cargo says where it put the binary, wherever the target directory
+    // is configured (CARGO_TARGET_DIR, .cargo/config.toml, --target).
+    let output = Command::new(&cargo)
+        .args([
+            "build",
+            "-p",
+            package,
+            "--message-format=json-render-diagnostics",
+        ])
         .current_dir(workspace())
-        .status()
+        .stderr(Stdio::inherit())
+        .output()
         .map_err(|e| failed(e.to_string()))?;
-    if !status.success() {
-        return Err(failed(format!("exited with {status}")));
+    if !output.status.success() {
+        return Err(failed(format!("exited with {}", output.status)));
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| workspace().join("target"), PathBuf::from);
-    let path = target.join("debug").join(package);
-    if !path.exists() {
-        return Err(failed(format!("no binary at {}", path.display())));
+    let executable = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == package)
+        .filter_map(|m| m["executable"].as_str().map(PathBuf::from))
+        .next_back();
+    match executable {
+        Some(path) if path.exists() => Ok(path),
+        Some(path) => Err(failed(format!("no binary at {}", path.display()))),
+        None => Err(failed(format!("cargo reported no binary named {package}"))),
     }
-    Ok(path)
 }
 
 /// A running app; killed when dropped.
@@ -57,20 +74,22 @@ pub struct App {
 impl App {
     /// Starts `binary` with `env` added to the environment and waits
     /// (at most 30 s) for the line it prints with its metrics URL:
-    /// `  metrics   http://127.0.0.1:PORT/metrics`. Its other output is read
-    /// and dropped, so the child never blocks on a full pipe; its stderr
-    /// is discarded.
+    /// `  metrics   http://127.0.0.1:PORT/metrics`. Its output is read to
+    /// the end, so the child never blocks on a full pipe; the end of its
+    /// stderr is kept for the errors.
     ///
     /// # Errors
     ///
-    /// [`HarnessError::Spawn`] if it cannot start, [`HarnessError::Timeout`]
-    /// if it prints no metrics URL in time.
+    /// [`HarnessError::Spawn`] if it cannot start,
+    /// [`HarnessError::AppExited`] if it exits first (a bad configuration,
+    /// a port in use), [`HarnessError::Timeout`] if it prints no metrics
+    /// URL in time; both with the end of its stderr.
     pub fn start(binary: &Path, env: &[(&str, &str)]) -> Result<Self, HarnessError> {
         let mut child = Command::new(binary)
             .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .map_err(|source| HarnessError::Spawn {
                 binary: binary.to_owned(),
@@ -82,6 +101,33 @@ impl App {
                 what: "read the app's output".into(),
                 source: std::io::Error::other("no stdout"),
             });
+        };
+        let stderr_tail = Arc::new(Mutex::new(String::new()));
+        if let Some(mut stderr) = child.stderr.take() {
+            let tail = Arc::clone(&stderr_tail);
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = stderr.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    let mut tail = tail.lock().unwrap_or_else(|e| e.into_inner());
+                    tail.push_str(&String::from_utf8_lossy(&buf[..n]));
+                    if tail.len() > STDERR_TAIL {
+                        let mut cut = tail.len() - STDERR_TAIL;
+                        while !tail.is_char_boundary(cut) {
+                            cut += 1;
+                        }
+                        tail.drain(..cut);
+                    }
+                }
+            });
+        }
+        let stderr = move || {
+            stderr_tail
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone()
         };
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
@@ -101,12 +147,38 @@ impl App {
         let waited = Duration::from_secs(30);
         match rx.recv_timeout(waited) {
             Ok(metrics) => Ok(Self { child, metrics }),
-            Err(_) => {
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                // Its stdout closed: it is exiting. Give it a moment.
+                let deadline = Instant::now() + Duration::from_secs(5);
+                let status = loop {
+                    match child.try_wait() {
+                        Ok(Some(status)) => break Some(status),
+                        Ok(None) if Instant::now() < deadline => {
+                            std::thread::sleep(Duration::from_millis(20));
+                        }
+                        _ => break None,
+                    }
+                };
+                let _ = child.kill();
+                let status = status.or_else(|| child.wait().ok());
+                // Let the stderr reader catch up with the last lines.
+                std::thread::sleep(Duration::from_millis(50));
+                Err(HarnessError::AppExited {
+                    binary: binary.to_owned(),
+                    status: status.map_or_else(|| "unknown".to_owned(), |s| s.to_string()),
+                    stderr: stderr(),
+                })
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {
                 let _ = child.kill();
                 let _ = child.wait();
                 Err(HarnessError::Timeout {
                     waited,
-                    log: format!(": {} printed no metrics address", binary.display()),
+                    log: format!(
+                        ": {} printed no metrics address; its stderr:\n{}",
+                        binary.display(),
+                        stderr()
+                    ),
                 })
             }
         }

@@ -163,6 +163,16 @@ pub enum HarnessError {
         /// Its `error`.
         error: String,
     },
+    /// An app started by [`app::App::start`] exited before it was ready.
+    #[error("`{}` exited ({status}) before printing its metrics address; its stderr:\n{stderr}", binary.display())]
+    AppExited {
+        /// The binary.
+        binary: PathBuf,
+        /// Its exit status.
+        status: String,
+        /// The end of its stderr.
+        stderr: String,
+    },
     /// A file or directory of the harness could not be written.
     #[error("{what}")]
     Io {

@@ -101,23 +101,18 @@ fn node_outage_fires_the_websocket_and_no_data_alerts_and_they_resolve() {
 
     // The outage: both alerts fire while the node is down.
     let deadline = OUTAGE_AFTER + OUTAGE;
-    let fired = prometheus
+    prometheus
         .wait_until(
             || {
                 let firing = alerts_in(&prometheus, "firing");
-                (firing.contains(&disconnected) && firing.contains(&no_data)).then_some(firing)
+                (firing.contains(&disconnected) && firing.contains(&no_data)).then_some(())
             },
-            // Slack for a loaded machine: a late evaluation still shows
-            // the alerts firing, as the no-data window only refills after
-            // the node is back.
+            // The bound: the end of the outage, plus slack for a loaded
+            // machine (a late evaluation still shows the alerts firing, as
+            // the no-data window only refills after the node is back).
             deadline.saturating_sub(started.elapsed()) + Duration::from_secs(8),
         )
         .expect("WebSocketDisconnected and NoDataReceived firing during the outage");
-    let at = started.elapsed();
-    assert!(
-        at < deadline + Duration::from_secs(8),
-        "fired at {at:?}, after the node came back: {fired:?}"
-    );
     let health = prometheus
         .query_value(r#"min_over_time(health_check_status{check="bsc_ws"}[30s])"#)
         .expect("query");

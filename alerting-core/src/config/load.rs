@@ -155,10 +155,10 @@ impl ConfigLoader {
     }
 
     /// Adds TOML text of defaults: a service's own defaults for library
-    /// keys (its port, its `service` label), below every later layer. An
-    /// error in it is reported as [`Origin::Defaults`].
-    ///
-    /// Layers apply in the order they are added; call this first.
+    /// keys (its port, its `service` label). Defaults lie below every file
+    /// and text layer, whatever the order of the calls (several defaults
+    /// apply in their order). An error in them is reported as
+    /// [`Origin::Defaults`].
     pub fn defaults(mut self, text: impl Into<String>) -> Self {
         self.layers.push(Layer::Defaults(text.into()));
         self
@@ -306,7 +306,17 @@ impl ConfigLoader {
     fn read_layers(&self) -> Result<(Table, Origins), ConfigError> {
         let mut table = Table::new();
         let mut origins = Origins::default();
-        for layer in &self.layers {
+        // Defaults lie under every other layer, whenever they were added.
+        let layers = self
+            .layers
+            .iter()
+            .filter(|l| matches!(l, Layer::Defaults(_)))
+            .chain(
+                self.layers
+                    .iter()
+                    .filter(|l| !matches!(l, Layer::Defaults(_))),
+            );
+        for layer in layers {
             let (origin, text) = match layer {
                 Layer::Defaults(text) => (Origin::Defaults, text.clone()),
                 Layer::File(path) => {
@@ -420,8 +430,8 @@ fn deserialize_app<A: DeserializeOwned>(table: &Table) -> Result<A, AppFailure> 
             .unwrap_or_default()
             .trim()
             .to_owned();
-        // An unknown key is reported on the table that holds it.
-        if let Some(field) = unknown_field(&message)
+        // An unknown or missing key is reported on the table that holds it.
+        if let Some(field) = unknown_field(&message).or_else(|| missing_field(&message))
             && path.last().map(String::as_str) != Some(field)
         {
             path.push(field.to_owned());
@@ -433,6 +443,11 @@ fn deserialize_app<A: DeserializeOwned>(table: &Table) -> Result<A, AppFailure> 
 /// `unknown field `x`, expected …` → `x`.
 fn unknown_field(message: &str) -> Option<&str> {
     message.strip_prefix("unknown field `")?.split('`').next()
+}
+
+/// `missing field `x`` → `x`.
+fn missing_field(message: &str) -> Option<&str> {
+    message.strip_prefix("missing field `")?.split('`').next()
 }
 
 fn lookup<'t>(table: &'t Table, path: &[String]) -> Option<&'t Value> {
@@ -478,7 +493,12 @@ fn apply_app_env<A: DeserializeOwned>(
         // Accepted unless the service refuses this very key (a bad value
         // elsewhere is reported later, with its own origin).
         match deserialize_app::<A>(&trial) {
-            Err(failure) if failure.path.starts_with(&path) || path.starts_with(&failure.path) => {
+            // A key still missing is not this variable's fault (another may
+            // set it); it is reported once every variable is applied.
+            Err(failure)
+                if !failure.message.starts_with("missing field")
+                    && (failure.path.starts_with(&path) || path.starts_with(&failure.path)) =>
+            {
                 first_error.get_or_insert(failure.message);
             }
             _ => {
@@ -670,15 +690,27 @@ impl Origins {
     /// The origin of `path`, of the nearest key above it, or of a key below
     /// it (a table whose bad part is a child).
     fn of(&self, path: &[String]) -> Origin {
+        if path.is_empty() {
+            return Origin::Defaults;
+        }
         for len in (1..=path.len()).rev() {
             if let Some(origin) = self.0.get(&path[..len]) {
                 return origin.clone();
             }
         }
+        // A table: the origin of its keys that overrides the others (a
+        // variable over a file or text, those over the defaults).
+        let rank = |o: &Origin| match o {
+            Origin::Env(_) => 3,
+            Origin::File(_) | Origin::Inline => 2,
+            Origin::Defaults => 1,
+        };
         self.0
             .iter()
-            .find(|(k, _)| k.starts_with(path))
-            .map(|(_, o)| o.clone())
+            .filter(|(k, _)| k.starts_with(path))
+            .map(|(_, o)| o)
+            .max_by_key(|o| rank(o))
+            .cloned()
             .unwrap_or(Origin::Defaults)
     }
 }

@@ -72,7 +72,8 @@
 //! ([`ServiceConfig::invalid`]). [`ConfigLoader::defaults`] sets the
 //! service's own defaults for library keys (its port, its `service`
 //! label). In this mode every variable with the prefix belongs to the
-//! service, so one that names no key is an error, not ignored.
+//! service: with `#[serde(deny_unknown_fields)]` on its types, one that
+//! names no key is an error naming it, not silently ignored.
 //!
 //! # Errors
 //!

@@ -56,7 +56,7 @@ pub enum AppError {
     #[error(transparent)]
     Endpoints(#[from] alerting_axum::EndpointsError),
     /// An address could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}")]
     Bind {
         /// The address.
         addr: SocketAddr,

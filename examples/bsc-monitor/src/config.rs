@@ -118,7 +118,7 @@ impl Default for NodeConfig {
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct PriceApiConfig {
-    /// `simulated`, or the base URL (`http://…`) of the API.
+    /// `simulated`, or the base URL (`https://…` or `http://…`) of the API.
     pub url: String,
     /// Timeout of one request.
     pub timeout_secs: f64,
@@ -298,7 +298,7 @@ impl Default for LogSinkConfig {
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct WebhookSinkConfig {
-    /// `http://` URL to POST alerts to; empty: no webhook.
+    /// `https://` or `http://` URL to POST alerts to; empty: no webhook.
     pub url: String,
     /// The `chat_id` of the Telegram-style payload.
     pub chat_id: String,

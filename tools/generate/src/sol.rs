@@ -172,10 +172,11 @@ pub fn with(timing: &Timing) -> Result<Generated, Box<dyn Error>> {
         .condition(|e| e.gt(5.0))
         .for_duration(minutes(5))
         .severity(Severity::Warning)
-        .summary("Batch {{ $labels.batch_id }} keeps reconnecting")
+        .summary("Batch {{ $labels.batch_id }} on {{ $labels.instance }} keeps reconnecting")
         .description(
-            "Batch {{ $labels.batch_id }} reconnected {{ $value | humanize }} times in 10 minutes \
-             (threshold 5): the node may be dropping its subscriptions.",
+            "Batch {{ $labels.batch_id }} on {{ $labels.instance }} reconnected \
+             {{ $value | humanize }} times in 10 minutes (threshold 5): the node may be \
+             dropping its subscriptions.",
         ),
     );
     let high_error_rate = tag(
@@ -237,7 +238,7 @@ pub fn with(timing: &Timing) -> Result<Generated, Box<dyn Error>> {
             "No notification with data of batch 3 of sol-monitor on sol-1:9100 over the last 10m: its subscriptions may be stuck or the node down.",
         ),
     ));
-    let reconnect = svc(m.sol_ws_reconnects_total.select())
+    let reconnect = on_host(m.sol_ws_reconnects_total.select())
         .eq("batch_id", "3")
         .eq("reason", "timeout");
     cases.extend(pair(
@@ -247,9 +248,9 @@ pub fn with(timing: &Timing) -> Result<Generated, Box<dyn Error>> {
         vec![(reconnect, "0 1 1 1 2x30")],
         expect(
             &reconnects,
-            &[("batch_id", "3")],
-            "Batch 3 keeps reconnecting",
-            "Batch 3 reconnected 10 times in 10 minutes (threshold 5): the node may be dropping its subscriptions.",
+            &[("batch_id", "3"), ("instance", "sol-1:9100")],
+            "Batch 3 on sol-1:9100 keeps reconnecting",
+            "Batch 3 on sol-1:9100 reconnected 10 times in 10 minutes (threshold 5): the node may be dropping its subscriptions.",
         ),
     ));
     let call = |function: &str, outcome: &str| {
