@@ -1,6 +1,8 @@
 //! `MonitoringConfig`: defaults, TOML, environment overrides, and errors
 //! that name the key, the value and what was expected.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -9,6 +11,7 @@ use alerting_core::config::{
     ConfigError, ConfigLoader, LogFormat, LogLevel, LogRotation, MonitoringConfig, Origin,
 };
 use alerting_core::metrics::{Counter, Format};
+use common::invalid;
 
 fn load(toml: &str, env: &[(&str, &str)]) -> Result<MonitoringConfig, ConfigError> {
     ConfigLoader::new()
@@ -153,18 +156,6 @@ fn a_custom_prefix_is_honoured() {
         .load()
         .unwrap();
     assert_eq!(config.shutdown.deadline, Duration::from_secs(7));
-}
-
-fn invalid(err: ConfigError) -> (String, String, String, Origin) {
-    match err {
-        ConfigError::Invalid {
-            key,
-            value,
-            expected,
-            origin,
-        } => (key, value, expected, origin),
-        other => panic!("expected an invalid value, got {other:?}"),
-    }
 }
 
 #[test]

@@ -2,10 +2,13 @@
 //! the library's sections and a service's own, with errors that name the
 //! key and where it was set in either kind.
 
+mod common;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
 use alerting_core::config::{ConfigError, ConfigLoader, Origin, ServiceConfig};
+use common::invalid;
 use serde::Deserialize;
 
 #[derive(Clone, Debug, PartialEq, Deserialize)]
@@ -62,18 +65,6 @@ fn load(toml: &str, env: &[(&str, &str)]) -> Result<ServiceConfig<App>, ConfigEr
         .env_prefix("BSC_MONITOR")
         .env_vars(env.iter().copied())
         .load_service::<App>()
-}
-
-fn invalid(err: ConfigError) -> (String, String, String, Origin) {
-    match err {
-        ConfigError::Invalid {
-            key,
-            value,
-            expected,
-            origin,
-        } => (key, value, expected, origin),
-        other => panic!("expected an invalid value, got {other:?}"),
-    }
 }
 
 #[test]

@@ -49,15 +49,21 @@ async fn setup(trust_test_ca: bool) -> (Config, SimNode, SimPriceApi, TlsProxy, 
     (config, node, price, node_proxy, price_proxy)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn swaps_flow_over_wss_and_prices_over_https_with_the_ca_trusted() {
-    let (config, node, price, node_proxy, price_proxy) = setup(true).await;
+/// Starts the app on `config`, without signal handling.
+async fn start(config: &Config) -> (app::Running, Shutdown) {
     let registry = config.monitoring.metrics.registry().unwrap();
     let shutdown = Shutdown::builder()
         .config(&config.monitoring.shutdown)
         .signals(false)
         .build();
-    let running = app::start(&config, &registry, &shutdown).await.unwrap();
+    let running = app::start(config, &registry, &shutdown).await.unwrap();
+    (running, shutdown)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn swaps_flow_over_wss_and_prices_over_https_with_the_ca_trusted() {
+    let (config, node, price, node_proxy, price_proxy) = setup(true).await;
+    let (running, shutdown) = start(&config).await;
     assert!(running.node_url.starts_with("wss://localhost:"));
     tokio::time::sleep(Duration::from_secs(2)).await;
 
@@ -81,12 +87,7 @@ async fn swaps_flow_over_wss_and_prices_over_https_with_the_ca_trusted() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_untrusted_certificate_is_refused_counted_and_reported() {
     let (config, node, price, node_proxy, _price_proxy) = setup(false).await;
-    let registry = config.monitoring.metrics.registry().unwrap();
-    let shutdown = Shutdown::builder()
-        .config(&config.monitoring.shutdown)
-        .signals(false)
-        .build();
-    let running = app::start(&config, &registry, &shutdown).await.unwrap();
+    let (running, shutdown) = start(&config).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let report = format!("{:?}", running.health.report(Detail::Full));
 

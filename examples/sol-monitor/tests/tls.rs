@@ -37,15 +37,21 @@ async fn setup(trust_test_ca: bool) -> (Config, SimNode, TlsProxy) {
     (config, node, proxy)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_batch_subscribes_over_wss_with_the_ca_trusted() {
-    let (config, node, proxy) = setup(true).await;
+/// Starts the app on `config`, without signal handling.
+async fn start(config: &Config) -> (app::Running, Shutdown) {
     let registry = config.monitoring.metrics.registry().unwrap();
     let shutdown = Shutdown::builder()
         .config(&config.monitoring.shutdown)
         .signals(false)
         .build();
-    let running = app::start(&config, &registry, &shutdown).await.unwrap();
+    let running = app::start(config, &registry, &shutdown).await.unwrap();
+    (running, shutdown)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_batch_subscribes_over_wss_with_the_ca_trusted() {
+    let (config, node, proxy) = setup(true).await;
+    let (running, shutdown) = start(&config).await;
     assert!(running.node_url.starts_with("wss://localhost:"));
     assert_eq!(running.batches.len(), 4);
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -67,12 +73,7 @@ async fn every_batch_subscribes_over_wss_with_the_ca_trusted() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_untrusted_certificate_is_refused_and_counted_as_an_error() {
     let (config, node, proxy) = setup(false).await;
-    let registry = config.monitoring.metrics.registry().unwrap();
-    let shutdown = Shutdown::builder()
-        .config(&config.monitoring.shutdown)
-        .signals(false)
-        .build();
-    let running = app::start(&config, &registry, &shutdown).await.unwrap();
+    let (running, shutdown) = start(&config).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
 
     shutdown.trigger("test");

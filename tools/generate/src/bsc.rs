@@ -17,7 +17,7 @@ pub use bsc_monitor::metrics::{BscMetrics, IN_FLIGHT_FUNCTIONS, INSTRUMENTED_FUN
 
 use crate::{
     Generated, HEADER, HostAlerts, MINUTE, RUNBOOKS, Timing, expect, latency_slo_case, minutes,
-    pair, registry_for, slo_burn_cases, tag,
+    pair, register_once, registry_for, slo_burn_cases, tag,
 };
 
 /// The service name (a constant label on every series).
@@ -65,15 +65,7 @@ pub fn registry() -> &'static Registry {
 /// When the group does not register (a naming rule).
 pub fn metrics() -> Result<&'static BscMetrics, String> {
     static M: OnceLock<Result<BscMetrics, String>> = OnceLock::new();
-    M.get_or_init(|| {
-        let registry = registry();
-        registry
-            .register_process_collector()
-            .map_err(|e| e.to_string())?;
-        registry.register_group().map_err(|e| e.to_string())
-    })
-    .as_ref()
-    .map_err(Clone::clone)
+    register_once(&M, registry())
 }
 
 /// Stand-ins of the app's instrumented functions, with the same names and

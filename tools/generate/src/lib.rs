@@ -36,7 +36,7 @@ use std::time::Duration;
 
 use alerting_core::dashboards::Dashboard;
 use alerting_core::health::{CheckOptions, HealthRegistry};
-use alerting_core::metrics::Registry;
+use alerting_core::metrics::{MetricGroup, Registry};
 use alerting_core::rules::testing::{AlertTest, ExpectedAlert, RuleTests, TestCase};
 use alerting_core::rules::{AlertRule, RuleFile, Selector, Slo, builtin, packs};
 
@@ -63,6 +63,22 @@ fn registry_for(service: &str) -> Registry {
         .const_label("service", service)
         .build()
         .unwrap_or_else(|_| Registry::new())
+}
+
+/// Registers the process collector and the group `G` in `registry`, the
+/// first time only (a registry refuses a second registration of a name).
+fn register_once<G: MetricGroup>(
+    cell: &'static OnceLock<Result<G, String>>,
+    registry: &Registry,
+) -> Result<&'static G, String> {
+    cell.get_or_init(|| {
+        registry
+            .register_process_collector()
+            .map_err(|e| e.to_string())?;
+        registry.register_group().map_err(|e| e.to_string())
+    })
+    .as_ref()
+    .map_err(Clone::clone)
 }
 
 /// The time scale of a monitor's WebSocket alerts (`WebSocketDisconnected`,

@@ -16,8 +16,8 @@ use alerting_core::rules::{
 pub use sol_monitor::metrics::{IN_FLIGHT_FUNCTIONS, INSTRUMENTED_FUNCTIONS, SolMetrics};
 
 use crate::{
-    Generated, HEADER, HostAlerts, MINUTE, RUNBOOKS, Timing, expect, minutes, pair, registry_for,
-    slo_burn_cases, tag,
+    Generated, HEADER, HostAlerts, MINUTE, RUNBOOKS, Timing, expect, minutes, pair, register_once,
+    registry_for, slo_burn_cases, tag,
 };
 
 /// The service name (a constant label on every series).
@@ -52,15 +52,7 @@ pub fn registry() -> &'static Registry {
 /// When the group does not register (a naming rule).
 pub fn metrics() -> Result<&'static SolMetrics, String> {
     static M: OnceLock<Result<SolMetrics, String>> = OnceLock::new();
-    M.get_or_init(|| {
-        let registry = registry();
-        registry
-            .register_process_collector()
-            .map_err(|e| e.to_string())?;
-        registry.register_group().map_err(|e| e.to_string())
-    })
-    .as_ref()
-    .map_err(Clone::clone)
+    register_once(&M, registry())
 }
 
 /// Stand-ins of the app's instrumented functions, with the same names and
