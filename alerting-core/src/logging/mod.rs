@@ -49,6 +49,9 @@
 //! [`Shutdown::add_log_guard`]: crate::shutdown::Shutdown::add_log_guard
 
 mod json;
+mod redact;
+
+pub use redact::redact_url;
 
 use std::fmt;
 use std::io::{self, IsTerminal};

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use alerting_axum::Endpoints;
 use alerting_core::health::{CheckOptions, CheckOutcome, HealthHandle, HealthRegistry, check_fn};
+use alerting_core::logging::redact_url;
 use alerting_core::metrics::Registry;
 use alerting_core::shutdown::{Shutdown, ShutdownReport, WorkKind};
 use futures_util::StreamExt;
@@ -425,7 +426,7 @@ impl Intake {
             };
             match connected {
                 Ok((ws, subscription)) => {
-                    tracing::info!(url = %self.url, %subscription, "subscribed to swap logs");
+                    tracing::info!(url = %redact_url(&self.url), %subscription, "subscribed to swap logs");
                     backoff = self.backoff;
                     self.health.up();
                     self.metrics.bsc_ws_connections_active.set(1);

@@ -12,6 +12,8 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
+use alerting_core::logging::redact_url;
+
 use crate::tls::Tls;
 
 /// The pooled client.
@@ -29,7 +31,7 @@ pub fn client(tls: &Tls) -> HttpClient {
         .build(connector)
 }
 
-/// A failed HTTP exchange.
+/// A failed HTTP exchange. Its URL is [`redact_url`]ed.
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum HttpError {
@@ -78,7 +80,7 @@ pub async fn send(
     let request = builder
         .body(Full::new(Bytes::from(body.unwrap_or_default())))
         .map_err(|e| HttpError::Request {
-            url: url.to_owned(),
+            url: redact_url(url),
             message: e.to_string(),
         })?;
     let exchange = async {
@@ -86,7 +88,7 @@ pub async fn send(
             .request(request)
             .await
             .map_err(|e| HttpError::Transport {
-                url: url.to_owned(),
+                url: redact_url(url),
                 message: e.to_string(),
             })?;
         let status = response.status();
@@ -95,7 +97,7 @@ pub async fn send(
             .collect()
             .await
             .map_err(|e| HttpError::Transport {
-                url: url.to_owned(),
+                url: redact_url(url),
                 message: e.to_string(),
             })?
             .to_bytes();
@@ -104,7 +106,24 @@ pub async fn send(
     tokio::time::timeout(timeout, exchange)
         .await
         .map_err(|_| HttpError::Timeout {
-            url: url.to_owned(),
+            url: redact_url(url),
             timeout,
         })?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn errors_do_not_carry_secrets_of_the_url() {
+        let client = client(&Tls::new(None).unwrap());
+        let url = "http://127.0.0.1:1/bot123456:SECRET-TOKEN/sendMessage?apikey=KEY";
+        let err = send(&client, Method::POST, url, None, Duration::from_secs(5))
+            .await
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(!text.contains("SECRET") && !text.contains("KEY"), "{text}");
+        assert!(text.contains("127.0.0.1:1/…/sendMessage?…"), "{text}");
+    }
 }

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use alerting_core::logging;
+use alerting_core::logging::redact_url;
 use alerting_core::metrics::Registry;
 use alerting_core::shutdown::Shutdown;
 use bsc_monitor::app;
@@ -125,8 +126,8 @@ async fn run(config: config::Config) -> Result<bool, Box<dyn std::error::Error>>
     println!("  metrics   {base}{}", config.monitoring.metrics.path);
     println!("  health    {base}/health");
     println!("  ready     {base}/ready");
-    println!("  node      {}", running.node_url);
-    println!("  price API {}", running.price_url);
+    println!("  node      {}", redact_url(&running.node_url));
+    println!("  price API {}", redact_url(&running.price_url));
     println!("Ctrl-C (SIGINT) or SIGTERM stops it gracefully.");
 
     let summary = app::finish(&running, &shutdown).await;

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use alerting_core::logging::redact_url;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
@@ -306,7 +307,7 @@ fn spawn_conn(ws: WsStream) -> Conn {
 /// [`RpcError::Connect`].
 pub async fn connect(url: &str, tls: &Tls, timeout: Duration) -> Result<WsStream, RpcError> {
     let err = |message: String| RpcError::Connect {
-        url: url.to_owned(),
+        url: redact_url(url),
         message,
     };
     let connecting =

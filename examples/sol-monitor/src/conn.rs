@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use alerting_core::health::HealthHandle;
 use alerting_core::instrumented;
+use alerting_core::logging::redact_url;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
@@ -106,7 +107,12 @@ pub async fn subscribe_batch(
     let (mut ws, _) =
         tokio_tungstenite::connect_async_tls_with_config(url, None, true, Some(tls.ws_connector()))
             .await
-            .map_err(|e| fail(Reason::Error, format!("cannot connect to {url}: {e}")))?;
+            .map_err(|e| {
+                fail(
+                    Reason::Error,
+                    format!("cannot connect to {}: {e}", redact_url(url)),
+                )
+            })?;
     let kinds: &[SubscriptionKind] = match kind {
         SubscriptionKind::Both => &[SubscriptionKind::Account, SubscriptionKind::Logs],
         SubscriptionKind::Logs => &[SubscriptionKind::Logs],

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use alerting_core::logging;
+use alerting_core::logging::redact_url;
 use alerting_core::metrics::Registry;
 use alerting_core::shutdown::Shutdown;
 use sol_monitor::app;
@@ -128,7 +129,7 @@ async fn run(config: config::Config) -> Result<bool, Box<dyn std::error::Error>>
     println!("  health    {base}/health");
     println!("  ready     {base}/ready");
     println!("  details   {base}/healthz");
-    println!("  node      {}", running.node_url);
+    println!("  node      {}", redact_url(&running.node_url));
     println!(
         "  batches   {} connections of up to {} accounts",
         running.batches.len(),
