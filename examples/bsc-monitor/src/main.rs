@@ -27,7 +27,8 @@ OPTIONS:
 ENVIRONMENT:
     BSC_MONITOR_<SECTION>__<KEY>=value overrides <section>.<key>, e.g.
     BSC_MONITOR_PIPELINE__CONCURRENCY=128, BSC_MONITOR_LOGGING__FORMAT=json,
-    BSC_MONITOR_METRICS__LISTEN_ADDR=127.0.0.1:0, BSC_MONITOR_NODE__URL=ws://…
+    BSC_MONITOR_METRICS__LISTEN_ADDR=127.0.0.1:0, BSC_MONITOR_NODE__URL=wss://…,
+    BSC_MONITOR_TLS__CA_FILE=/etc/ssl/private-ca.pem (an extra CA to trust)
     RUST_LOG replaces the logging filter.
 ";
 
