@@ -34,6 +34,9 @@ pub(crate) struct Exposition {
     pool: Arc<Pool>,
     /// The last exposition was large: encode off the async worker.
     large: AtomicBool,
+    /// The warning about `#[instrumented]` series recorded elsewhere was
+    /// logged.
+    warned: AtomicBool,
 }
 
 impl Exposition {
@@ -44,6 +47,7 @@ impl Exposition {
             gzip,
             pool: Arc::new(Pool::default()),
             large: AtomicBool::new(false),
+            warned: AtomicBool::new(false),
         }
     }
 }
@@ -60,6 +64,16 @@ pub(crate) async fn serve_metrics(
     }
     let format = negotiate_format(&headers);
     let gzip = exposition.gzip && accepts_gzip(&headers);
+    if !exposition.warned.load(Ordering::Relaxed)
+        && exposition.registry.misses_instrumentation()
+        && !exposition.warned.swap(true, Ordering::Relaxed)
+    {
+        tracing::warn!(
+            "#[instrumented] functions record into a default global registry that this \
+             /metrics does not serve: call Registry::set_global(registry.clone()) before \
+             their first call (or give them `registry = …`)"
+        );
+    }
 
     let mut response = if method == Method::HEAD {
         // axum drops the body of a HEAD response; do not encode one.

@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use once_cell::sync::OnceCell;
@@ -21,6 +22,14 @@ use super::{
 };
 
 static GLOBAL: OnceCell<Registry> = OnceCell::new();
+
+/// Who made [`GLOBAL`]: nobody yet, [`Registry::set_global`], a caller of
+/// [`Registry::global`], or the first `#[instrumented]` call.
+static GLOBAL_ORIGIN: AtomicU8 = AtomicU8::new(GLOBAL_UNSET);
+const GLOBAL_UNSET: u8 = 0;
+const GLOBAL_SET: u8 = 1;
+const GLOBAL_ASKED: u8 = 2;
+const GLOBAL_BY_INSTRUMENTATION: u8 = 3;
 
 /// Name of the counter of look-ups folded into overflow series.
 const OVERFLOW_METRIC: &str = "alerting_series_overflow_total";
@@ -187,7 +196,20 @@ impl Registry {
     /// The process-wide default registry, created empty on first use unless
     /// [`Registry::set_global`] was called before.
     pub fn global() -> &'static Registry {
-        GLOBAL.get_or_init(Registry::new)
+        GLOBAL.get_or_init(|| {
+            GLOBAL_ORIGIN.store(GLOBAL_ASKED, Ordering::Relaxed);
+            Registry::new()
+        })
+    }
+
+    /// [`Registry::global`] as `#[instrumented]` call sites reach it, which
+    /// remembers that they created it, if they did.
+    #[doc(hidden)]
+    pub fn global_for_instrumentation() -> &'static Registry {
+        GLOBAL.get_or_init(|| {
+            GLOBAL_ORIGIN.store(GLOBAL_BY_INSTRUMENTATION, Ordering::Relaxed);
+            Registry::new()
+        })
     }
 
     /// Makes `registry` the process-wide default. Call it once, at start-up,
@@ -195,7 +217,45 @@ impl Registry {
     pub fn set_global(registry: Registry) -> Result<(), MetricsError> {
         GLOBAL
             .set(registry)
-            .map_err(|_| MetricsError::GlobalAlreadySet)
+            .map_err(|_| MetricsError::GlobalAlreadySet)?;
+        GLOBAL_ORIGIN.store(GLOBAL_SET, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Whether `#[instrumented]` functions (those without a `registry = …`
+    /// option) record into a registry that is not this one and that nobody
+    /// chose: the process-wide default, created by their first call
+    /// because [`Registry::set_global`] had not been called yet. Their
+    /// series are then missing from this registry's exposition.
+    /// alerting-axum's `/metrics` checks it and logs a warning once.
+    ///
+    /// ```
+    /// use alerting_core::instrumented;
+    /// use alerting_core::metrics::Registry;
+    ///
+    /// #[instrumented]
+    /// fn work() {}
+    ///
+    /// let served = Registry::new(); // Registry::set_global(served.clone()) was forgotten
+    /// work();
+    /// assert!(served.misses_instrumentation());
+    /// ```
+    pub fn misses_instrumentation(&self) -> bool {
+        GLOBAL_ORIGIN.load(Ordering::Relaxed) == GLOBAL_BY_INSTRUMENTATION
+            && GLOBAL.get().is_some_and(|global| {
+                !Arc::ptr_eq(&global.inner, &self.inner) && global.has_instrumentation()
+            })
+    }
+
+    /// Whether a `#[instrumented]` call site recorded into this registry.
+    fn has_instrumentation(&self) -> bool {
+        !self
+            .inner
+            .state
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .sites
+            .is_empty()
     }
 
     /// The namespace given to the builder.
