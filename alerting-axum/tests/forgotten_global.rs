@@ -64,4 +64,12 @@ async fn the_first_scrape_warns_once_about_a_forgotten_set_global() {
     let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert_eq!(log.matches("Registry::set_global").count(), 1, "{log}");
     assert!(log.contains("WARN"), "{log}");
+
+    // An endpoint that serves the default registry as well: nothing is
+    // missing any more.
+    let _global_router: axum::Router = Endpoints::new()
+        .metrics(Registry::global().clone())
+        .router()
+        .unwrap();
+    assert!(!served.misses_instrumentation());
 }

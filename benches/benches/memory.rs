@@ -1,7 +1,8 @@
 //! Memory per series, side by side with the peers in the same run: the
-//! bytes a family holds for each of its series, counted exactly by a
-//! global allocator that tracks live bytes (what was allocated and not yet
-//! freed), not sampled from the RSS.
+//! heap bytes a family holds for each of its series, counted by a global
+//! allocator that adds up the sizes requested and not yet freed (exact for
+//! what the code asks for; the allocator's own headers and rounding come
+//! on top, for every implementation alike), not sampled from the RSS.
 //!
 //! Each implementation builds one family in a registry of its own and
 //! creates `n` series in it, labelled by a 42-byte token (an address, as

@@ -41,6 +41,7 @@ pub(crate) struct Exposition {
 
 impl Exposition {
     pub(crate) fn new(registry: Registry, token: Option<Arc<BearerToken>>, gzip: bool) -> Self {
+        registry.mark_served();
         Self {
             registry,
             token,
@@ -69,9 +70,9 @@ pub(crate) async fn serve_metrics(
         && !exposition.warned.swap(true, Ordering::Relaxed)
     {
         tracing::warn!(
-            "#[instrumented] functions record into a default global registry that this \
-             /metrics does not serve: call Registry::set_global(registry.clone()) before \
-             their first call (or give them `registry = …`)"
+            "#[instrumented] functions record into the default global registry, which no \
+             /metrics serves: call Registry::set_global(registry.clone()) before their first \
+             call (or give them `registry = …`, or serve Registry::global())"
         );
     }
 

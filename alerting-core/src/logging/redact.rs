@@ -6,7 +6,12 @@
 /// (`…`): one with a `:` (Telegram's `bot<id>:<secret>`) or of 20
 /// characters or more (the API key in `wss://…/ws/v1/<key>` node URLs).
 /// Scheme, host, port and the short segments that say what was called
-/// stay.
+/// stay. When an `@` follows the host (a raw password holding a `/`, or
+/// an `@` in the path), only the scheme is kept.
+///
+/// It is a heuristic for the URL shapes of node providers, price APIs and
+/// webhooks: a key shorter than 20 characters, without a `:`, in the path
+/// is not recognised. Keep such keys in a header or the query.
 ///
 /// ```
 /// use alerting_core::logging::redact_url;
@@ -30,23 +35,28 @@ pub fn redact_url(url: &str) -> String {
         Some((scheme, rest)) => (Some(scheme), rest),
         None => (None, url),
     };
-    let (before_query, query) = match rest.split_once(['?', '#']) {
-        Some((head, _)) => (head, true),
-        None => (rest, false),
-    };
-    let (authority, path) = match before_query.find('/') {
-        Some(i) => before_query.split_at(i),
-        None => (before_query, ""),
-    };
-    let host = authority
-        .rsplit_once('@')
-        .map_or(authority, |(_, host)| host);
     let mut out = String::with_capacity(url.len());
     if let Some(scheme) = scheme {
         out.push_str(scheme);
         out.push_str("://");
     }
+    let end_of_authority = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end_of_authority);
+    if tail.contains('@') {
+        // An `@` after the authority: a path or query holding one, or user
+        // info with a raw `/`, `?` or `#` in its password. The two cannot
+        // be told apart, so nothing after the scheme is shown.
+        out.push('…');
+        return out;
+    }
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
     out.push_str(host);
+    let (path, query) = match tail.split_once(['?', '#']) {
+        Some((path, _)) => (path, true),
+        None => (tail, false),
+    };
     for (i, segment) in path.split('/').enumerate() {
         if i > 0 {
             out.push('/');
@@ -73,6 +83,11 @@ mod tests {
             ("https://h/?q", "https://h/?…"),
             ("https://h#frag", "https://h?…"),
             ("https://a@b@host/x", "https://host/x"),
+            // Raw passwords with delimiters: nothing past the scheme.
+            ("https://user:pa/ss@host/x", "https://…"),
+            ("https://user:p#ss@host/x", "https://…"),
+            ("https://user:p?ss@host/x", "https://…"),
+            ("https://host/users/a@b", "https://…"),
             ("https://host//x", "https://host//x"),
             ("https://host/é€🙂", "https://host/é€🙂"),
         ] {

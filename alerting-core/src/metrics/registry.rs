@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use once_cell::sync::OnceCell;
@@ -23,13 +23,9 @@ use super::{
 
 static GLOBAL: OnceCell<Registry> = OnceCell::new();
 
-/// Who made [`GLOBAL`]: nobody yet, [`Registry::set_global`], a caller of
-/// [`Registry::global`], or the first `#[instrumented]` call.
-static GLOBAL_ORIGIN: AtomicU8 = AtomicU8::new(GLOBAL_UNSET);
-const GLOBAL_UNSET: u8 = 0;
-const GLOBAL_SET: u8 = 1;
-const GLOBAL_ASKED: u8 = 2;
-const GLOBAL_BY_INSTRUMENTATION: u8 = 3;
+/// Whether [`GLOBAL`] was chosen with [`Registry::set_global`] (rather than
+/// created on first use).
+static GLOBAL_CHOSEN: AtomicBool = AtomicBool::new(false);
 
 /// Name of the counter of look-ups folded into overflow series.
 const OVERFLOW_METRIC: &str = "alerting_series_overflow_total";
@@ -82,6 +78,8 @@ struct Inner {
     namespace: Option<String>,
     const_labels: Vec<(String, String)>,
     state: RwLock<State>,
+    /// An endpoint serves it ([`Registry::mark_served`]).
+    served: AtomicBool,
 }
 
 struct State {
@@ -184,6 +182,7 @@ impl Registry {
                     sites: HashMap::new(),
                     instrumentation_errors: Vec::new(),
                 }),
+                served: AtomicBool::new(false),
             }),
         }
     }
@@ -196,20 +195,7 @@ impl Registry {
     /// The process-wide default registry, created empty on first use unless
     /// [`Registry::set_global`] was called before.
     pub fn global() -> &'static Registry {
-        GLOBAL.get_or_init(|| {
-            GLOBAL_ORIGIN.store(GLOBAL_ASKED, Ordering::Relaxed);
-            Registry::new()
-        })
-    }
-
-    /// [`Registry::global`] as `#[instrumented]` call sites reach it, which
-    /// remembers that they created it, if they did.
-    #[doc(hidden)]
-    pub fn global_for_instrumentation() -> &'static Registry {
-        GLOBAL.get_or_init(|| {
-            GLOBAL_ORIGIN.store(GLOBAL_BY_INSTRUMENTATION, Ordering::Relaxed);
-            Registry::new()
-        })
+        GLOBAL.get_or_init(Registry::new)
     }
 
     /// Makes `registry` the process-wide default. Call it once, at start-up,
@@ -218,16 +204,24 @@ impl Registry {
         GLOBAL
             .set(registry)
             .map_err(|_| MetricsError::GlobalAlreadySet)?;
-        GLOBAL_ORIGIN.store(GLOBAL_SET, Ordering::Relaxed);
+        GLOBAL_CHOSEN.store(true, Ordering::Relaxed);
         Ok(())
     }
 
+    /// Records that an endpoint serves this registry's exposition, for
+    /// [`Registry::misses_instrumentation`]. alerting-axum's `Endpoints`
+    /// call it; a server of your own should too.
+    pub fn mark_served(&self) {
+        self.inner.served.store(true, Ordering::Relaxed);
+    }
+
     /// Whether `#[instrumented]` functions (those without a `registry = …`
-    /// option) record into a registry that is not this one and that nobody
-    /// chose: the process-wide default, created by their first call
-    /// because [`Registry::set_global`] had not been called yet. Their
-    /// series are then missing from this registry's exposition.
-    /// alerting-axum's `/metrics` checks it and logs a warning once.
+    /// option) have recorded into the process-wide default registry while
+    /// nobody serves it: [`Registry::set_global`] was not called before
+    /// their first call, no endpoint serves [`Registry::global`]
+    /// ([`Registry::mark_served`]), and it is not this registry. Their
+    /// series are then missing from every exposition. alerting-axum's
+    /// `/metrics` checks it and logs a warning once.
     ///
     /// ```
     /// use alerting_core::instrumented;
@@ -237,13 +231,20 @@ impl Registry {
     /// fn work() {}
     ///
     /// let served = Registry::new(); // Registry::set_global(served.clone()) was forgotten
+    /// served.mark_served();
     /// work();
     /// assert!(served.misses_instrumentation());
+    ///
+    /// // Serving the default registry too is another way to fix it.
+    /// Registry::global().mark_served();
+    /// assert!(!served.misses_instrumentation());
     /// ```
     pub fn misses_instrumentation(&self) -> bool {
-        GLOBAL_ORIGIN.load(Ordering::Relaxed) == GLOBAL_BY_INSTRUMENTATION
+        !GLOBAL_CHOSEN.load(Ordering::Relaxed)
             && GLOBAL.get().is_some_and(|global| {
-                !Arc::ptr_eq(&global.inner, &self.inner) && global.has_instrumentation()
+                !Arc::ptr_eq(&global.inner, &self.inner)
+                    && !global.inner.served.load(Ordering::Relaxed)
+                    && global.has_instrumentation()
             })
     }
 

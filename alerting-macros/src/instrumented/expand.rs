@@ -103,10 +103,10 @@ pub(crate) fn expand(args: &Args, function: ItemFn) -> syn::Result<TokenStream> 
         || quote!(::core::option::Option::None),
         |l| quote!(::core::option::Option::Some(#l)),
     );
-    let registry = args.registry.as_ref().map_or_else(
-        || quote!(#private::Registry::global_for_instrumentation),
-        |p| quote!(#p),
-    );
+    let registry = args
+        .registry
+        .as_ref()
+        .map_or_else(|| quote!(#private::Registry::global), |p| quote!(#p));
 
     let ret_ty = match &sig.output {
         ReturnType::Type(_, ty) if nameable(ty) => Some(quote!(#ty)),

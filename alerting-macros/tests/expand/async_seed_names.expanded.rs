@@ -11,7 +11,7 @@ pub async fn handle(&self, batch_id: u32) -> Result<Response, Error> {
         labels: &[("event_type", "swap")],
         buckets: my_alerting::__private::SiteBuckets::List(&[0.005f64, 0.05f64, 0.5f64]),
         help: ::core::option::Option::None,
-        registry: my_alerting::__private::Registry::global_for_instrumentation,
+        registry: my_alerting::__private::Registry::global,
     });
     use my_alerting::__private::tracing::Instrument as _;
     let __alerting_guard = __ALERTING_SITE.start(true);

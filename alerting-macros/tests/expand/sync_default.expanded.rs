@@ -9,7 +9,7 @@ fn parse(input: &str) -> Result<u32, ParseError> {
         labels: &[],
         buckets: ::alerting_core::__private::SiteBuckets::Default,
         help: ::core::option::Option::None,
-        registry: ::alerting_core::__private::Registry::global_for_instrumentation,
+        registry: ::alerting_core::__private::Registry::global,
     });
     let __alerting_guard = __ALERTING_SITE.start(false);
     let __alerting_ret = ::alerting_core::__private::call_once(move || -> Result<

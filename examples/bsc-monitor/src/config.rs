@@ -23,6 +23,7 @@ use std::time::Duration;
 
 pub use alerting_core::config::ConfigError;
 use alerting_core::config::{ConfigLoader, ServiceConfig};
+use alerting_core::logging::redact_url;
 use serde::Deserialize;
 
 use crate::tls::Tls;
@@ -418,7 +419,7 @@ impl AppConfig {
             } else {
                 Err(config.invalid(
                     key,
-                    format!("{v:?}"),
+                    format!("{:?}", redact_url(v)),
                     format!(
                         "`simulated` or a URL starting with {}",
                         schemes.join(" or ")
@@ -479,7 +480,7 @@ impl AppConfig {
         {
             return Err(config.invalid(
                 "sinks.webhook.url",
-                format!("{webhook:?}"),
+                format!("{:?}", redact_url(webhook)),
                 "empty or an `http://` or `https://` URL",
             ));
         }

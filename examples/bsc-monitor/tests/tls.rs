@@ -14,7 +14,7 @@ use alerting_core::shutdown::Shutdown;
 use alerting_tests::tls::{TlsProxy, ca_file};
 use bsc_monitor::app;
 use bsc_monitor::config::{self, Config};
-use bsc_monitor::metrics::{ApiStatus, CallResult, RpcMethod};
+use bsc_monitor::metrics::{ApiStatus, BscMetrics, CallResult, RpcMethod};
 use bsc_monitor::sim::{SimNode, SimPriceApi};
 
 fn addr_of(url: &str) -> SocketAddr {
@@ -49,6 +49,35 @@ async fn setup(trust_test_ca: bool) -> (Config, SimNode, SimPriceApi, TlsProxy, 
     (config, node, price, node_proxy, price_proxy)
 }
 
+/// Polls `done` every 50 ms until it holds or `within` has passed;
+/// returns whether it held.
+async fn wait_for(within: Duration, done: impl Fn() -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + within;
+    while !done() {
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    true
+}
+
+fn prices_fetched(m: &BscMetrics) -> u64 {
+    m.api_requests_total
+        .iter()
+        .filter(|(l, _)| l.status == ApiStatus::Success)
+        .map(|(_, c)| c.get())
+        .sum()
+}
+
+fn subscribes_refused(m: &BscMetrics) -> u64 {
+    m.rpc_calls_total
+        .iter()
+        .filter(|(l, _)| l.method == RpcMethod::EthSubscribe && l.result == CallResult::Error)
+        .map(|(_, c)| c.get())
+        .sum()
+}
+
 /// Starts the app on `config`, without signal handling.
 async fn start(config: &Config) -> (app::Running, Shutdown) {
     let registry = config.monitoring.metrics.registry().unwrap();
@@ -65,49 +94,43 @@ async fn swaps_flow_over_wss_and_prices_over_https_with_the_ca_trusted() {
     let (config, node, price, node_proxy, price_proxy) = setup(true).await;
     let (running, shutdown) = start(&config).await;
     assert!(running.node_url.starts_with("wss://localhost:"));
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    let m = &running.metrics;
+    let flowed = wait_for(Duration::from_secs(20), || {
+        m.handled_total() > 50 && prices_fetched(m) > 0
+    })
+    .await;
 
     shutdown.trigger("test");
     let summary = app::finish(&running, &shutdown).await;
     node.stop();
     price.stop();
+    assert!(flowed, "swaps and prices within 20 s: {summary}");
     assert!(summary.received > 50, "{summary}");
     assert_eq!(summary.unaccounted(), 0, "{summary}");
     assert!(node_proxy.handshakes() >= 1 && price_proxy.handshakes() >= 1);
-    let m = &running.metrics;
-    let fetched: u64 = m
-        .api_requests_total
-        .iter()
-        .filter(|(l, _)| l.status == ApiStatus::Success)
-        .map(|(_, c)| c.get())
-        .sum();
-    assert!(fetched > 0, "no price fetched over https: {summary}");
+    assert!(
+        prices_fetched(m) > 0,
+        "no price fetched over https: {summary}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_untrusted_certificate_is_refused_counted_and_reported() {
     let (config, node, price, node_proxy, _price_proxy) = setup(false).await;
     let (running, shutdown) = start(&config).await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    let retried = wait_for(Duration::from_secs(15), || {
+        subscribes_refused(&running.metrics) >= 2
+    })
+    .await;
     let report = format!("{:?}", running.health.report(Detail::Full));
 
     shutdown.trigger("test");
     let summary = app::finish(&running, &shutdown).await;
     node.stop();
     price.stop();
+    assert!(retried, "two refused subscribes within 15 s");
     assert_eq!(summary.received, 0, "{summary}");
     assert_eq!(node_proxy.handshakes(), 0);
-    let refused: u64 = running
-        .metrics
-        .rpc_calls_total
-        .iter()
-        .filter(|(l, _)| l.method == RpcMethod::EthSubscribe && l.result == CallResult::Error)
-        .map(|(_, c)| c.get())
-        .sum();
-    assert!(
-        refused >= 2,
-        "subscribe attempts counted as errors: {refused}"
-    );
     assert!(
         report.contains("certificate") || report.contains("UnknownIssuer"),
         "the bsc_ws check names the certificate error: {report}"

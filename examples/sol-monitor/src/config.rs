@@ -21,6 +21,7 @@ use std::time::Duration;
 
 pub use alerting_core::config::ConfigError;
 use alerting_core::config::{ConfigLoader, ServiceConfig};
+use alerting_core::logging::redact_url;
 use serde::Deserialize;
 
 use crate::metrics::MAX_BATCHES;
@@ -269,7 +270,7 @@ impl AppConfig {
         if n.url != SIMULATED && !n.url.starts_with("ws://") && !n.url.starts_with("wss://") {
             return Err(config.invalid(
                 "node.url",
-                format!("{:?}", n.url),
+                format!("{:?}", redact_url(&n.url)),
                 "`simulated` or a ws:// or wss:// URL",
             ));
         }

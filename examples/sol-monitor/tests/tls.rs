@@ -37,6 +37,19 @@ async fn setup(trust_test_ca: bool) -> (Config, SimNode, TlsProxy) {
     (config, node, proxy)
 }
 
+/// Polls `done` every 50 ms until it holds or `within` has passed;
+/// returns whether it held.
+async fn wait_for(within: Duration, done: impl Fn() -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + within;
+    while !done() {
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    true
+}
+
 /// Starts the app on `config`, without signal handling.
 async fn start(config: &Config) -> (app::Running, Shutdown) {
     let registry = config.monitoring.metrics.registry().unwrap();
@@ -54,11 +67,18 @@ async fn every_batch_subscribes_over_wss_with_the_ca_trusted() {
     let (running, shutdown) = start(&config).await;
     assert!(running.node_url.starts_with("wss://localhost:"));
     assert_eq!(running.batches.len(), 4);
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    let all_fed = wait_for(Duration::from_secs(20), || {
+        running
+            .batches
+            .iter()
+            .all(|(_, _, m)| m.with_data.get() > 0)
+    })
+    .await;
 
     shutdown.trigger("test");
     let summary = app::finish(&running, &shutdown).await;
     node.stop();
+    assert!(all_fed, "every batch received data within 20 s: {summary}");
     assert!(proxy.handshakes() >= 4, "{}", proxy.handshakes());
     for b in &summary.batches {
         assert!(
@@ -74,11 +94,18 @@ async fn every_batch_subscribes_over_wss_with_the_ca_trusted() {
 async fn an_untrusted_certificate_is_refused_and_counted_as_an_error() {
     let (config, node, proxy) = setup(false).await;
     let (running, shutdown) = start(&config).await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    let retried = wait_for(Duration::from_secs(15), || {
+        running
+            .batches
+            .iter()
+            .all(|(_, _, m)| m.reconnects(Reason::Error).get() >= 2)
+    })
+    .await;
 
     shutdown.trigger("test");
     let summary = app::finish(&running, &shutdown).await;
     node.stop();
+    assert!(retried, "every batch retried twice within 15 s: {summary}");
     assert_eq!(proxy.handshakes(), 0);
     for b in &summary.batches {
         assert_eq!(b.with_data, 0, "{summary}");
