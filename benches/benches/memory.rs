@@ -25,7 +25,8 @@ use std::sync::atomic::{AtomicIsize, Ordering};
 
 use alerting_benches::test_mode;
 use alerting_core::metrics::{
-    Buckets, Counter, DynamicFamily, Histogram, LabelSet, MetricOptions, Registry, StripedCounter,
+    Buckets, Counter, DynamicFamily, Histogram, LabelSet, Metric, MetricOptions, Registry, Series,
+    StripedCounter,
 };
 
 /// The system allocator, counting the bytes live at any time.
@@ -113,53 +114,47 @@ fn per_series<T>(n: usize, build: impl FnOnce(usize) -> T) -> f64 {
     (after - before) as f64 / n as f64
 }
 
-fn ours_counter(n: usize) -> impl Sized {
+/// One of our dynamic families of `M` with `n` series, each touched once.
+fn ours<M>(n: usize, name: &str, options: MetricOptions, touch: impl Fn(M)) -> impl Sized
+where
+    M: Series,
+    DynamicFamily<Token, M>: Metric,
+{
     let registry = Registry::new();
-    let family: DynamicFamily<Token, Counter> = registry
-        .register_with(
-            "token_swaps_total",
-            "Swaps seen, by token",
-            MetricOptions::new().max_series(n),
-        )
+    let family: DynamicFamily<Token, M> = registry
+        .register_with(name, "Swaps, by token", options.max_series(n))
         .expect("register");
     for i in 0..n {
-        family.get_or_create(&Token { token: token(i) }).inc();
+        touch(family.get_or_create(&Token { token: token(i) }));
     }
     (registry, family)
+}
+
+fn ours_counter(n: usize) -> impl Sized {
+    ours(
+        n,
+        "token_swaps_total",
+        MetricOptions::new(),
+        |c: Counter| {
+            c.inc();
+        },
+    )
 }
 
 fn ours_striped_counter(n: usize) -> impl Sized {
-    let registry = Registry::new();
-    let family: DynamicFamily<Token, StripedCounter> = registry
-        .register_with(
-            "token_swaps_total",
-            "Swaps seen, by token",
-            MetricOptions::new().max_series(n),
-        )
-        .expect("register");
-    for i in 0..n {
-        family.get_or_create(&Token { token: token(i) }).inc();
-    }
-    (registry, family)
+    ours(
+        n,
+        "token_swaps_total",
+        MetricOptions::new(),
+        |c: StripedCounter| c.inc(),
+    )
 }
 
 fn ours_histogram(n: usize) -> impl Sized {
-    let registry = Registry::new();
-    let family: DynamicFamily<Token, Histogram> = registry
-        .register_with(
-            "token_swap_seconds",
-            "Swap handling time, by token",
-            MetricOptions::new()
-                .max_series(n)
-                .buckets(Buckets::latency()),
-        )
-        .expect("register");
-    for i in 0..n {
-        family
-            .get_or_create(&Token { token: token(i) })
-            .observe(SAMPLE);
-    }
-    (registry, family)
+    let options = MetricOptions::new().buckets(Buckets::latency());
+    ours(n, "token_swap_seconds", options, |h: Histogram| {
+        h.observe(SAMPLE)
+    })
 }
 
 fn prometheus_client_counter(n: usize) -> impl Sized {
