@@ -81,8 +81,8 @@ use prometheus_client::metrics::MetricType;
 
 use crate::clock;
 use crate::metrics::{
-    Buckets, Counter, EnumLabel, MetricKind, MetricsError, Outcome, Registry, Stripes,
-    encode_histogram, encode_label, stripe,
+    Buckets, Counter, EnumLabel, MetricKind, MetricOrigin, MetricRef, MetricsError, Outcome,
+    Registry, Stripes, encode_histogram, encode_label, stripe,
 };
 
 /// Default name of the call counter.
@@ -99,6 +99,204 @@ pub const ERROR_KIND_LABEL: &str = "error_kind";
 pub const MAX_ERROR_KINDS: usize = 8;
 /// The error kind recorded past [`MAX_ERROR_KINDS`].
 pub const OTHER_ERROR_KIND: &str = "other";
+
+/// The outcomes of `#[instrumented]` that count as errors in ratios and
+/// SLOs: `error`, `panic` and `timeout`. A `cancelled` call (its caller
+/// dropped the future) is neither an error nor a success, and is left out
+/// of both sides of a ratio.
+pub const ERROR_OUTCOMES: &str = "error|panic|timeout";
+
+/// References to the families `#[instrumented]` writes into a registry,
+/// for rules and dashboards (`alerting-rules` adds the `errors()` and
+/// `finished()` selectors).
+///
+/// ```
+/// use alerting_core::metrics::Registry;
+/// use alerting_core::instrument::Instrumented;
+///
+/// let registry = Registry::builder().namespace("bsc").build()?;
+/// // `#[instrumented(labels(chain = "bsc"))]` adds a `chain` label.
+/// let fns = Instrumented::new(&registry).with_labels(&["chain"]);
+/// assert_eq!(fns.calls().name(), "bsc_function_calls_total");
+/// assert_eq!(fns.calls().label_names(), ["function", "module", "chain", "outcome", "error_kind"]);
+/// # Ok::<(), alerting_core::metrics::MetricsError>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Instrumented {
+    namespace: Option<String>,
+    names: [String; 3],
+    labels: Vec<String>,
+    outcome_label: String,
+    buckets: Vec<f64>,
+    calls: MetricRef,
+    duration: MetricRef,
+    in_flight: MetricRef,
+    in_flight_functions: Option<Vec<String>>,
+}
+
+impl Instrumented {
+    /// The default families (`function_calls_total`,
+    /// `function_call_duration_seconds`, `function_calls_in_flight`) in
+    /// `registry`, with its namespace.
+    pub fn new(registry: &Registry) -> Self {
+        let namespace = registry.namespace().map(str::to_owned);
+        let names = [
+            DEFAULT_CALLS.to_owned(),
+            DEFAULT_DURATION.to_owned(),
+            DEFAULT_IN_FLIGHT.to_owned(),
+        ];
+        let outcome_label = DEFAULT_OUTCOME_LABEL.to_owned();
+        let buckets = Buckets::latency().bounds().to_vec();
+        let [calls, duration, in_flight] =
+            refs(namespace.as_deref(), &names, &[], &outcome_label, &buckets);
+        Self {
+            namespace,
+            names,
+            labels: Vec::new(),
+            outcome_label,
+            buckets,
+            calls,
+            duration,
+            in_flight,
+            in_flight_functions: None,
+        }
+    }
+
+    /// Declares which functions have the attribute's `in_flight` option
+    /// (the others write no in-flight gauge), so that dashboards show an
+    /// in-flight panel only for them. Without it, every function is
+    /// assumed to have one.
+    #[must_use]
+    pub fn with_in_flight(mut self, functions: &[&str]) -> Self {
+        self.in_flight_functions = Some(functions.iter().map(|f| (*f).to_owned()).collect());
+        self
+    }
+
+    /// Whether `function` writes the in-flight gauge, as far as declared
+    /// with [`with_in_flight`](Self::with_in_flight) (`true` when nothing
+    /// was declared).
+    pub fn has_in_flight(&self, function: &str) -> bool {
+        self.in_flight_functions
+            .as_ref()
+            .is_none_or(|names| names.iter().any(|n| n == function))
+    }
+
+    /// Whether any function writes the in-flight gauge, as far as declared.
+    pub fn any_in_flight(&self) -> bool {
+        self.in_flight_functions
+            .as_ref()
+            .is_none_or(|names| !names.is_empty())
+    }
+
+    /// The static labels the attribute adds (`labels(chain = "bsc")`).
+    #[must_use]
+    pub fn with_labels(mut self, labels: &[&str]) -> Self {
+        for l in labels {
+            if !self.labels.iter().any(|x| x == l) {
+                self.labels.push((*l).to_owned());
+            }
+        }
+        self.rebuild();
+        self
+    }
+
+    /// Family names other than the defaults (the attribute's `calls`,
+    /// `duration` and `in_flight` options), without the namespace.
+    #[must_use]
+    pub fn with_names(mut self, calls: &str, duration: &str, in_flight: &str) -> Self {
+        self.names = [calls.to_owned(), duration.to_owned(), in_flight.to_owned()];
+        self.rebuild();
+        self
+    }
+
+    /// The outcome label's name (the attribute's `outcome_label`).
+    #[must_use]
+    pub fn with_outcome_label(mut self, label: &str) -> Self {
+        self.outcome_label = label.to_owned();
+        self.rebuild();
+        self
+    }
+
+    /// The duration buckets (the attribute's `buckets`), for latency SLOs.
+    #[must_use]
+    pub fn with_buckets(mut self, buckets: &Buckets) -> Self {
+        self.buckets = buckets.bounds().to_vec();
+        self.rebuild();
+        self
+    }
+
+    fn rebuild(&mut self) {
+        [self.calls, self.duration, self.in_flight] = refs(
+            self.namespace.as_deref(),
+            &self.names,
+            &self.labels,
+            &self.outcome_label,
+            &self.buckets,
+        );
+    }
+
+    /// The calls counter: `function`, `module`, static labels, `outcome`
+    /// (and `error_kind` on some errors).
+    pub fn calls(&self) -> &MetricRef {
+        &self.calls
+    }
+
+    /// The duration histogram: `function`, `module`, static labels.
+    pub fn duration(&self) -> &MetricRef {
+        &self.duration
+    }
+
+    /// The in-flight gauge (only written for functions with `in_flight`).
+    pub fn in_flight(&self) -> &MetricRef {
+        &self.in_flight
+    }
+
+    /// The name of the outcome label.
+    pub fn outcome_label(&self) -> &str {
+        &self.outcome_label
+    }
+}
+
+fn refs(
+    namespace: Option<&str>,
+    names: &[String; 3],
+    labels: &[String],
+    outcome_label: &str,
+    buckets: &[f64],
+) -> [MetricRef; 3] {
+    let full = |name: &str| match namespace {
+        Some(ns) => format!("{ns}_{name}"),
+        None => name.to_owned(),
+    };
+    let mut base = vec!["function".to_owned(), "module".to_owned()];
+    base.extend(labels.iter().cloned());
+    let mut calls_labels = base.clone();
+    calls_labels.push(outcome_label.to_owned());
+    calls_labels.push(ERROR_KIND_LABEL.to_owned());
+    [
+        MetricRef::new(
+            full(&names[0]),
+            MetricKind::Counter,
+            calls_labels,
+            MetricOrigin::Instrumented,
+            None,
+        ),
+        MetricRef::new(
+            full(&names[1]),
+            MetricKind::Histogram,
+            base.clone(),
+            MetricOrigin::Instrumented,
+            Some(buckets.to_vec()),
+        ),
+        MetricRef::new(
+            full(&names[2]),
+            MetricKind::Gauge,
+            base,
+            MetricOrigin::Instrumented,
+            None,
+        ),
+    ]
+}
 
 /// A bounded classification of an error, for the `error_kind` label.
 pub trait ErrorKind {

@@ -52,11 +52,6 @@
 //!   signals, intake tokens, named in-flight work, closers, a report.
 //! - [`logging`]: `tracing-subscriber` set-up (pretty, compact or JSON with
 //!   span fields; filters; stdout or rotated files; non-blocking writer).
-//! - [`rules`]: alert rules and SLOs as code, naming metrics by value;
-//!   rule packs for common alerts; Prometheus rule files and `promtool
-//!   test rules` files.
-//! - [`dashboards`]: Grafana dashboards generated from the same metric
-//!   references.
 //! - [`config`]: [`MonitoringConfig`](config::MonitoringConfig), one serde
 //!   configuration for all of the above, from TOML and `ALERTING_…`
 //!   environment variables.
@@ -76,11 +71,13 @@ pub mod clock;
 pub mod instrument;
 pub mod metrics;
 
+#[cfg(any(feature = "runtime", feature = "logging"))]
 pub mod config;
-pub mod dashboards;
+#[cfg(feature = "runtime")]
 pub mod health;
+#[cfg(feature = "logging")]
 pub mod logging;
-pub mod rules;
+#[cfg(feature = "runtime")]
 pub mod shutdown;
 
 #[cfg(feature = "macros")]

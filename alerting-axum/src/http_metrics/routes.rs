@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
 use alerting_core::metrics::{
     Buckets, DynamicFamily, Gauge, MetricOptions, OVERFLOW_LABEL_VALUE, Registry, StripedCounter,
-    StripedHistogram,
+    StripedHistogram, http,
 };
 
 use super::labels::{HttpMethod, RequestLabels, RouteLabels, StatusClass};
@@ -63,7 +63,7 @@ impl Routes {
         let routes = options.max_routes.saturating_add(2);
         let per_route = |n: usize| MetricOptions::new().max_series(routes.saturating_mul(n));
         let requests = registry.register_with(
-            "http_requests_total",
+            http::REQUESTS,
             "HTTP requests answered, by method, route template and status class",
             per_route(HttpMethod::COUNT * StatusClass::COUNT),
         )?;
@@ -72,22 +72,21 @@ impl Routes {
             duration_options = duration_options.buckets(buckets);
         }
         let durations = registry.register_with(
-            "http_request_duration_seconds",
+            http::DURATION,
             "Time from receiving an HTTP request to its response head, by method and route template",
             duration_options,
         )?;
-        let in_flight =
-            registry.register("http_requests_in_flight", "HTTP requests being handled now")?;
+        let in_flight = registry.register(http::IN_FLIGHT, "HTTP requests being handled now")?;
         let sizes = if options.body_sizes {
             let sized = || per_route(HttpMethod::COUNT).buckets(Buckets::sizes());
             Some((
                 registry.register_with(
-                    "http_request_size_bytes",
+                    http::REQUEST_SIZE,
                     "Size of HTTP request bodies, by method and route template",
                     sized(),
                 )?,
                 registry.register_with(
-                    "http_response_size_bytes",
+                    http::RESPONSE_SIZE,
                     "Size of HTTP response bodies, by method and route template",
                     sized(),
                 )?,

@@ -89,7 +89,9 @@ use serde::{Deserialize, Serialize};
 use crate::metrics::MetricsError;
 
 pub use check::{CheckFn, CheckOptions, CheckOutcome, HealthCheck, check_fn};
-pub use registry::{Excluding, HealthHandle, HealthRegistry, HealthRegistryBuilder};
+pub use registry::{
+    Excluding, HealthHandle, HealthMetricRefs, HealthRegistry, HealthRegistryBuilder, metric_refs,
+};
 pub use report::{CheckReport, Detail, HealthReport};
 
 /// The status of a check, a probe or a service; ordered from best to worst.

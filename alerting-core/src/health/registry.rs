@@ -18,7 +18,10 @@ use super::{
     Status,
 };
 use crate::config::HealthConfig;
-use crate::metrics::{DynamicFamily, FloatGauge, Histogram, LabelSet, Registry, encode_label};
+use crate::metrics::{
+    Buckets, DynamicFamily, FloatGauge, Histogram, LabelSet, MetricKind, MetricOrigin, MetricRef,
+    Registry, encode_label,
+};
 use crate::shutdown::{Shutdown, panic_message};
 
 /// The shortest background interval; a zero interval would spin.
@@ -44,6 +47,54 @@ impl LabelSet for CheckLabel {
     const NAMES: &'static [&'static str] = &["check"];
 }
 
+/// `health_check_status{check}`: 1 up, 0.5 degraded, 0 down.
+const STATUS_METRIC: &str = "health_check_status";
+/// `health_check_duration_seconds{check}`: each run of a pulled check.
+const DURATION_METRIC: &str = "health_check_duration_seconds";
+
+/// References to the families a [`HealthRegistry`] writes, for rules and
+/// dashboards.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct HealthMetricRefs {
+    /// `health_check_status{check}`: 1 up, 0.5 degraded, 0 down.
+    pub status: MetricRef,
+    /// `health_check_duration_seconds{check}`: the duration of each run of
+    /// a pulled check (latency buckets).
+    pub duration: MetricRef,
+}
+
+/// The families a [`HealthRegistry`] built on `registry` writes (with the
+/// registry's namespace).
+///
+/// ```
+/// use alerting_core::metrics::Registry;
+///
+/// let registry = Registry::builder().namespace("bsc").build()?;
+/// let refs = alerting_core::health::metric_refs(&registry);
+/// assert_eq!(refs.status.name(), "bsc_health_check_status");
+/// # Ok::<(), alerting_core::metrics::MetricsError>(())
+/// ```
+pub fn metric_refs(registry: &Registry) -> HealthMetricRefs {
+    let labels = || vec![CheckLabel::NAMES[0].to_owned()];
+    HealthMetricRefs {
+        status: MetricRef::new(
+            registry.full_name(STATUS_METRIC),
+            MetricKind::Gauge,
+            labels(),
+            MetricOrigin::Health,
+            None,
+        ),
+        duration: MetricRef::new(
+            registry.full_name(DURATION_METRIC),
+            MetricKind::Histogram,
+            labels(),
+            MetricOrigin::Health,
+            Some(Buckets::latency().bounds().to_vec()),
+        ),
+    }
+}
+
 #[derive(Clone)]
 struct HealthMetrics {
     status: DynamicFamily<CheckLabel, FloatGauge>,
@@ -54,11 +105,11 @@ impl HealthMetrics {
     fn register(registry: &Registry) -> Result<Self, HealthError> {
         Ok(Self {
             status: registry.register(
-                "health_check_status",
+                STATUS_METRIC,
                 "Status of each health check: 1 up, 0.5 degraded, 0 down",
             )?,
             duration: registry.register(
-                "health_check_duration_seconds",
+                DURATION_METRIC,
                 "Duration of each run of a pulled health check, timeouts included",
             )?,
         })

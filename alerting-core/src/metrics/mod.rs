@@ -45,10 +45,12 @@
 mod buckets;
 mod family;
 mod histogram;
+pub mod http;
 mod labels;
 mod naming;
 mod outcome;
 mod process;
+mod reference;
 mod registry;
 mod striped;
 
@@ -59,7 +61,8 @@ pub use family::{DEFAULT_MAX_SERIES, DynamicFamily, Family, OVERFLOW_LABEL_VALUE
 pub use histogram::{Histogram, HistogramTimer};
 pub use labels::{EnumLabel, FixedLabelSet, LabelSet};
 pub use outcome::Outcome;
-pub use process::ProcessCollector;
+pub use process::{ProcessCollector, ProcessMetricRefs};
+pub use reference::{MetricOrigin, MetricRef, Named};
 pub use registry::{Format, Registry, RegistryBuilder, quality_list};
 pub use striped::{StripedCounter, StripedHistogram, stripes};
 pub(crate) use striped::{Stripes, encode_histogram, stripe};

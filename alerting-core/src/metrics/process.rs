@@ -46,6 +46,8 @@ use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 
+use super::{MetricKind, MetricOrigin, MetricRef};
+
 /// Ticks per second of the CPU times and the start time in `/proc/<pid>/stat`.
 ///
 /// These fields are in clock ticks of `USER_HZ`, the kernel's user-visible
@@ -54,6 +56,53 @@ use prometheus_client::metrics::gauge::ConstGauge;
 /// is a constant here rather than a call to `sysconf`, which would need
 /// `unsafe`.
 const USER_HZ: f64 = 100.0;
+
+/// `process_cpu_seconds_total`.
+pub(crate) const CPU_SECONDS: &str = "process_cpu_seconds_total";
+/// `process_resident_memory_bytes`.
+pub(crate) const RESIDENT_MEMORY: &str = "process_resident_memory_bytes";
+/// `process_virtual_memory_bytes`.
+pub(crate) const VIRTUAL_MEMORY: &str = "process_virtual_memory_bytes";
+/// `process_open_fds`.
+pub(crate) const OPEN_FDS: &str = "process_open_fds";
+/// `process_max_fds`.
+pub(crate) const MAX_FDS: &str = "process_max_fds";
+/// `process_start_time_seconds`.
+pub(crate) const START_TIME: &str = "process_start_time_seconds";
+/// `process_threads`.
+pub(crate) const THREADS: &str = "process_threads";
+
+/// Every name the collector writes (never namespaced).
+pub(crate) const NAMES: [&str; 7] = [
+    CPU_SECONDS,
+    RESIDENT_MEMORY,
+    VIRTUAL_MEMORY,
+    OPEN_FDS,
+    MAX_FDS,
+    START_TIME,
+    THREADS,
+];
+
+/// References to the families [`ProcessCollector`] writes, for rules and
+/// dashboards.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ProcessMetricRefs {
+    /// `process_cpu_seconds_total` (counter).
+    pub cpu_seconds: MetricRef,
+    /// `process_resident_memory_bytes` (gauge).
+    pub resident_memory: MetricRef,
+    /// `process_virtual_memory_bytes` (gauge).
+    pub virtual_memory: MetricRef,
+    /// `process_open_fds` (gauge).
+    pub open_fds: MetricRef,
+    /// `process_max_fds` (gauge).
+    pub max_fds: MetricRef,
+    /// `process_start_time_seconds` (gauge).
+    pub start_time: MetricRef,
+    /// `process_threads` (gauge).
+    pub threads: MetricRef,
+}
 
 /// Collects Prometheus' standard `process_*` metrics for the current process.
 ///
@@ -73,6 +122,34 @@ pub struct ProcessCollector {
 }
 
 impl ProcessCollector {
+    /// References to the families the collector writes (never namespaced:
+    /// the names are Prometheus' standard ones).
+    ///
+    /// ```
+    /// use alerting_core::metrics::ProcessCollector;
+    /// assert_eq!(ProcessCollector::metric_refs().open_fds.name(), "process_open_fds");
+    /// ```
+    pub fn metric_refs() -> ProcessMetricRefs {
+        let make = |name: &str, kind| {
+            MetricRef::new(
+                name.to_owned(),
+                kind,
+                Vec::new(),
+                MetricOrigin::Process,
+                None,
+            )
+        };
+        ProcessMetricRefs {
+            cpu_seconds: make(CPU_SECONDS, MetricKind::Counter),
+            resident_memory: make(RESIDENT_MEMORY, MetricKind::Gauge),
+            virtual_memory: make(VIRTUAL_MEMORY, MetricKind::Gauge),
+            open_fds: make(OPEN_FDS, MetricKind::Gauge),
+            max_fds: make(MAX_FDS, MetricKind::Gauge),
+            start_time: make(START_TIME, MetricKind::Gauge),
+            threads: make(THREADS, MetricKind::Gauge),
+        }
+    }
+
     /// Creates a collector for the current process.
     pub fn new() -> Self {
         Self::default()
@@ -162,7 +239,7 @@ fn encode_snapshot(snapshot: &Snapshot, encoder: &mut DescriptorEncoder<'_>) -> 
         // prometheus-client appends `_total` to counter names itself.
         encode_metric(
             encoder,
-            "process_cpu_seconds",
+            CPU_SECONDS.trim_end_matches("_total"),
             "Total user and system CPU time spent in seconds.",
             ConstCounter::new(v),
         )?;
@@ -170,7 +247,7 @@ fn encode_snapshot(snapshot: &Snapshot, encoder: &mut DescriptorEncoder<'_>) -> 
     if let Some(v) = snapshot.resident_memory_bytes {
         encode_metric(
             encoder,
-            "process_resident_memory_bytes",
+            RESIDENT_MEMORY,
             "Resident memory size in bytes.",
             ConstGauge::new(v),
         )?;
@@ -178,7 +255,7 @@ fn encode_snapshot(snapshot: &Snapshot, encoder: &mut DescriptorEncoder<'_>) -> 
     if let Some(v) = snapshot.virtual_memory_bytes {
         encode_metric(
             encoder,
-            "process_virtual_memory_bytes",
+            VIRTUAL_MEMORY,
             "Virtual memory size in bytes.",
             ConstGauge::new(v),
         )?;
@@ -186,7 +263,7 @@ fn encode_snapshot(snapshot: &Snapshot, encoder: &mut DescriptorEncoder<'_>) -> 
     if let Some(v) = snapshot.open_fds {
         encode_metric(
             encoder,
-            "process_open_fds",
+            OPEN_FDS,
             "Number of open file descriptors.",
             ConstGauge::new(v),
         )?;
@@ -194,7 +271,7 @@ fn encode_snapshot(snapshot: &Snapshot, encoder: &mut DescriptorEncoder<'_>) -> 
     if let Some(v) = snapshot.max_fds {
         encode_metric(
             encoder,
-            "process_max_fds",
+            MAX_FDS,
             "Maximum number of open file descriptors.",
             ConstGauge::new(v),
         )?;
@@ -202,7 +279,7 @@ fn encode_snapshot(snapshot: &Snapshot, encoder: &mut DescriptorEncoder<'_>) -> 
     if let Some(v) = snapshot.start_time_seconds {
         encode_metric(
             encoder,
-            "process_start_time_seconds",
+            START_TIME,
             "Start time of the process since unix epoch in seconds.",
             ConstGauge::new(v),
         )?;
@@ -210,7 +287,7 @@ fn encode_snapshot(snapshot: &Snapshot, encoder: &mut DescriptorEncoder<'_>) -> 
     if let Some(v) = snapshot.threads {
         encode_metric(
             encoder,
-            "process_threads",
+            THREADS,
             "Number of OS threads in the process.",
             ConstGauge::new(v),
         )?;

@@ -30,17 +30,6 @@ static GLOBAL_CHOSEN: AtomicBool = AtomicBool::new(false);
 /// Name of the counter of look-ups folded into overflow series.
 const OVERFLOW_METRIC: &str = "alerting_series_overflow_total";
 
-/// Names written by [`ProcessCollector`].
-const PROCESS_METRICS: &[&str] = &[
-    "process_cpu_seconds_total",
-    "process_resident_memory_bytes",
-    "process_virtual_memory_bytes",
-    "process_open_fds",
-    "process_max_fds",
-    "process_start_time_seconds",
-    "process_threads",
-];
-
 /// Where metrics are registered and from which they are encoded.
 ///
 /// A `Registry` is a cheap handle (an `Arc`): clone it and pass it around.
@@ -379,7 +368,10 @@ impl Registry {
             .state
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        let samples: Vec<String> = PROCESS_METRICS.iter().map(|s| (*s).to_owned()).collect();
+        let samples: Vec<String> = super::process::NAMES
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
         check_free(&state, "process_*", &samples)?;
         for sample in samples {
             state.samples.insert(sample, "process collector".to_owned());

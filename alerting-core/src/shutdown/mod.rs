@@ -86,6 +86,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::ShutdownConfig;
+#[cfg(feature = "logging")]
 use crate::logging::LogGuard;
 
 pub use report::{
@@ -164,6 +165,7 @@ struct Inner {
     triggered: Mutex<Option<Triggered>>,
     kinds: Mutex<BTreeMap<Cow<'static, str>, Arc<KindState>>>,
     closers: Mutex<Closers>,
+    #[cfg(feature = "logging")]
     log_guards: Mutex<Vec<LogGuard>>,
     driver_started: AtomicBool,
     signals_installed: AtomicBool,
@@ -303,6 +305,7 @@ impl ShutdownBuilder {
                 triggered: Mutex::new(None),
                 kinds: Mutex::new(BTreeMap::new()),
                 closers: Mutex::new(Closers::default()),
+                #[cfg(feature = "logging")]
                 log_guards: Mutex::new(Vec::new()),
                 driver_started: AtomicBool::new(false),
                 signals_installed: AtomicBool::new(false),
@@ -462,6 +465,7 @@ impl Shutdown {
     /// the report has been logged and before [`Shutdown::run`] returns.
     /// Logs written after that are lost; to log after `run`, keep the guard
     /// in `main` instead and drop it at the end.
+    #[cfg(feature = "logging")]
     pub fn add_log_guard(&self, guard: LogGuard) {
         if self.inner.report.borrow().is_some() {
             drop(guard);
@@ -591,11 +595,14 @@ fn start_driver(inner: &Arc<Inner>) {
     tokio::spawn(async move {
         let report = drive(&inner).await;
         log_report(&report);
-        let guards = std::mem::take(&mut *lock(&inner.log_guards));
-        if !guards.is_empty() {
-            // Dropping a guard blocks while the writer drains: not on a
-            // runtime thread.
-            let _ = tokio::task::spawn_blocking(move || drop(guards)).await;
+        #[cfg(feature = "logging")]
+        {
+            let guards = std::mem::take(&mut *lock(&inner.log_guards));
+            if !guards.is_empty() {
+                // Dropping a guard blocks while the writer drains: not on a
+                // runtime thread.
+                let _ = tokio::task::spawn_blocking(move || drop(guards)).await;
+            }
         }
         inner.report.send_replace(Some(report));
     });

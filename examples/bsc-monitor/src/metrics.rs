@@ -7,10 +7,10 @@
 //! buckets. Each field is [`Named`], which derefs to the metric and lets
 //! rules and panels name it.
 
+use alerting_core::metrics::Named;
 use alerting_core::metrics::{
     Counter, Family, Gauge, Histogram, LabelSet, LabelValue, MetricGroup,
 };
-use alerting_core::rules::Named;
 
 /// The app's `#[instrumented]` functions (`src/pipeline.rs`,
 /// `src/price.rs`, `src/sinks.rs`), which the generated SLOs and dashboard

@@ -22,8 +22,8 @@
 //! `has_data` stay typed (an enum and a `bool`). Each batch resolves its
 //! handles once, at start-up, so the hot path never hashes a label.
 
+use alerting_core::metrics::Named;
 use alerting_core::metrics::{Counter, DynamicFamily, Gauge, LabelSet, LabelValue, MetricGroup};
-use alerting_core::rules::Named;
 
 /// The app's `#[instrumented]` functions (`src/conn.rs`), which the
 /// generated dashboard gives a row each.

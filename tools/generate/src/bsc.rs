@@ -5,11 +5,12 @@ use std::error::Error;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use alerting_core::dashboards::{Panel, Row, Unit};
 use alerting_core::instrumented;
 use alerting_core::metrics::Registry;
-use alerting_core::rules::testing::{AlertTest, TestCase};
-use alerting_core::rules::{
+use alerting_rules::dashboards::{Panel, Row, Unit};
+use alerting_rules::prelude::*;
+use alerting_rules::testing::{AlertTest, TestCase};
+use alerting_rules::{
     AlertRule, Expr, Matcher, RuleFile, RuleGroup, Selector, Severity, Sli, Slo, builtin,
     histogram_quantile, increase, packs, rate,
 };
@@ -131,12 +132,12 @@ pub fn stream_alerts(m: &BscMetrics, timing: &Timing) -> Result<[AlertRule; 2], 
             .description(format!(
                 "bsc-monitor has had no log subscription open to the node for {}: swap events \
                  are not being received (see the bsc_ws health check for the reason).",
-                alerting_core::rules::fmt_duration(timing.pending).ok_or("bad duration")?
+                alerting_rules::fmt_duration(timing.pending).ok_or("bad duration")?
             )),
     );
     // Per instance: one stuck instance among ten fires on its own (an
     // instance that is not scraped at all is `ScrapeTargetDown`'s).
-    let window = alerting_core::rules::fmt_duration(timing.no_data_window).ok_or("bad duration")?;
+    let window = alerting_rules::fmt_duration(timing.no_data_window).ok_or("bad duration")?;
     let on_instance = " on {{ $labels.instance }}";
     let no_data = tag(
         BSC,
@@ -209,7 +210,7 @@ pub fn with(timing: &Timing) -> Result<Generated, Box<dyn Error>> {
         BSC,
         AlertRule::new(
             "RpcErrors",
-            alerting_core::rules::error_ratio(
+            alerting_rules::error_ratio(
                 svc(m.rpc_calls_total.select()).eq("result", "error"),
                 svc(m.rpc_calls_total.select()),
                 minutes(5),

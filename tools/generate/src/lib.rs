@@ -34,11 +34,12 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use alerting_core::dashboards::Dashboard;
 use alerting_core::health::{CheckOptions, HealthRegistry};
 use alerting_core::metrics::{MetricGroup, Registry};
-use alerting_core::rules::testing::{AlertTest, ExpectedAlert, RuleTests, TestCase};
-use alerting_core::rules::{AlertRule, RuleFile, Selector, Slo, builtin, packs};
+use alerting_rules::dashboards::Dashboard;
+use alerting_rules::prelude::*;
+use alerting_rules::testing::{AlertTest, ExpectedAlert, RuleTests, TestCase};
+use alerting_rules::{AlertRule, RuleFile, Selector, Slo, builtin, packs};
 
 pub mod bsc;
 pub mod sol;
@@ -373,13 +374,13 @@ fn slo_alert(slo: &Slo, rule: &AlertRule, ratio: f64, service: &str) -> Expected
     let factor = slo
         .burn_window_list()
         .iter()
-        .find(|w| alerting_core::rules::fmt_duration(w.long()).as_deref() == Some(long.as_str()))
+        .find(|w| alerting_rules::fmt_duration(w.long()).as_deref() == Some(long.as_str()))
         .map_or(1.0, |w| w.factor());
-    let exhaustion = alerting_core::rules::fmt_duration(Duration::from_secs(
+    let exhaustion = alerting_rules::fmt_duration(Duration::from_secs(
         (slo.slo_window().as_secs_f64() / factor / 60.0).round() as u64 * 60,
     ))
     .unwrap_or_default();
-    let pct = |r: f64| format!("{}%", alerting_core::rules::fmt_number(r * 100.0));
+    let pct = |r: f64| format!("{}%", alerting_rules::fmt_number(r * 100.0));
     let what = slo.sli().describe();
     let what = format!("{}{}", what[..1].to_uppercase(), &what[1..]);
     let mut expected = ExpectedAlert::of(rule);
@@ -394,7 +395,7 @@ fn slo_alert(slo: &Slo, rule: &AlertRule, ratio: f64, service: &str) -> Expected
             format!(
                 "SLO {}: error budget burning {}x faster than sustainable",
                 slo.name(),
-                alerting_core::rules::fmt_number(factor)
+                alerting_rules::fmt_number(factor)
             ),
         )
         .annotation(

@@ -5,10 +5,11 @@ use std::error::Error;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use alerting_core::dashboards::{Panel, Row, Unit};
 use alerting_core::instrumented;
 use alerting_core::metrics::Registry;
-use alerting_core::rules::{
+use alerting_rules::dashboards::{Panel, Row, Unit};
+use alerting_rules::prelude::*;
+use alerting_rules::{
     AlertRule, Expr, Matcher, RuleFile, RuleGroup, Selector, Severity, Sli, Slo, builtin,
     fmt_duration, increase, packs, rate,
 };

@@ -7,8 +7,8 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
-use alerting_core::dashboards::SCHEMA_VERSION;
 use alerting_core::metrics::Format;
+use alerting_rules::dashboards::SCHEMA_VERSION;
 use serde_json::Value;
 
 fn dashboards() -> Vec<(String, Value, alerting_generate::Generated)> {

@@ -12,10 +12,11 @@ use std::fmt;
 use std::ops;
 use std::time::Duration;
 
-use crate::metrics::MetricKind;
+use alerting_core::metrics::MetricKind;
 
-use super::RulesError;
-use super::metric::{MetricRef, Named};
+use crate::RulesError;
+use crate::metric::Select;
+use alerting_core::metrics::{MetricRef, Named};
 
 /// Labels every scraped series has: Prometheus adds them to the target's.
 pub const TARGET_LABELS: &[&str] = &["job", "instance"];
@@ -583,8 +584,8 @@ impl Matching {
 ///
 /// ```
 /// use std::time::Duration;
-/// use alerting_core::metrics::{MetricKind};
-/// use alerting_core::rules::{error_ratio, MetricRef};
+/// use alerting_core::metrics::MetricKind;
+/// use alerting_rules::{error_ratio, MetricRef, Select};
 ///
 /// let requests = MetricRef::external("api_requests_total", MetricKind::Counter, &["api", "status"]);
 /// let expr = error_ratio(

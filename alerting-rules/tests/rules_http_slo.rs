@@ -9,8 +9,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use alerting_core::metrics::Registry;
-use alerting_core::rules::testing::{AlertTest, ExpectedAlert, RuleTests, TestCase};
-use alerting_core::rules::{RuleFile, Sli, Slo, builtin, fmt_duration, fmt_number};
+use alerting_rules::prelude::*;
+use alerting_rules::testing::{AlertTest, ExpectedAlert, RuleTests, TestCase};
+use alerting_rules::{RuleFile, Sli, Slo, builtin, fmt_duration, fmt_number};
 
 const ROUTE: &str = "/api/checkout";
 

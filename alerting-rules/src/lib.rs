@@ -1,4 +1,14 @@
-//! Alert rules and SLOs as code, exported as Prometheus rule files.
+//! `alerting-rules`: alert rules, SLOs and dashboards as code, generated
+//! from the metrics a service defines with `alerting-core`.
+//!
+//! This crate runs at build time: in a generator binary, a build step or a
+//! test, never inside the service. The service depends on `alerting-core`
+//! only; its metric definitions (a `MetricGroup` of [`Named`] fields) are
+//! shared with a small generator that depends on this crate and writes the
+//! rule files, their `promtool` tests and the Grafana dashboards.
+//!
+//! # Rules
+//!
 //!
 //! A rule names metrics by value, not by string: a [`MetricRef`] comes from
 //! a metric registered as [`Named`], from the families this crate writes
@@ -6,6 +16,7 @@
 //! from a [`RecordingRule`]. Rename the metric and every rule follows; a
 //! rule cannot name a metric that does not exist.
 //!
+//! - [`Select`]: `.select()` on a [`MetricRef`] or a [`Named`] metric.
 //! - [`Expr`] and the functions beside it ([`rate`], [`error_ratio`],
 //!   [`histogram_quantile`], [`absent`]…) build PromQL and remember which
 //!   labels each part carries, so that `by (route)` or
@@ -20,6 +31,7 @@
 //! - [`packs`]: the alerts the seeds write by hand, as functions taking the
 //!   user's own families.
 //! - [`testing`]: `promtool test rules` files from the same values.
+//! - [`dashboards`]: Grafana dashboards from the same references.
 //!
 //! # Severities
 //!
@@ -33,8 +45,8 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use alerting_core::metrics::{Gauge, Registry};
-//! use alerting_core::rules::{builtin, packs, AlertRule, Named, RuleFile, RuleGroup, Severity, Slo, Sli};
+//! use alerting_core::metrics::{Gauge, Named, Registry};
+//! use alerting_rules::{builtin, packs, AlertRule, RuleFile, RuleGroup, Select, Severity, Slo, Sli};
 //!
 //! let registry = Registry::builder().const_label("service", "sol-monitor").build()?;
 //! let connections: Named<Gauge> =
@@ -63,12 +75,16 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::metrics::MetricKind;
+use alerting_core::metrics::MetricKind;
 
 pub mod builtin;
+pub mod dashboards;
 mod expr;
 mod metric;
 pub mod packs;
@@ -76,16 +92,24 @@ mod rule;
 mod slo;
 pub mod testing;
 
+pub use alerting_core::metrics::{MetricOrigin, MetricRef, Named};
 pub use expr::{
     BinOp, Expr, MatchOp, Matcher, Matching, Selector, TARGET_LABELS, absent, absent_over_time,
     avg_over_time, error_ratio, fmt_duration, fmt_number, histogram_quantile, increase,
     max_over_time, min_over_time, rate,
 };
-pub use metric::{MetricRef, Named, Origin};
+pub use metric::Select;
 pub use rule::{AlertRule, RecordingRule, Rule, RuleFile, RuleGroup, Severity};
 pub use slo::{BurnWindow, Sli, Slo};
 
 pub(crate) use expr::le_values;
+
+/// The traits that give metric references their selectors: `use
+/// alerting_rules::prelude::*;`.
+pub mod prelude {
+    pub use crate::Select;
+    pub use crate::builtin::InstrumentedExt;
+}
 
 /// Why rules could not be built or exported.
 #[derive(Debug, thiserror::Error)]

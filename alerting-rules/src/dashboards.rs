@@ -23,9 +23,9 @@
 //! dashboard imports into any Grafana with any Prometheus data source.
 //!
 //! ```
-//! use alerting_core::dashboards::Dashboard;
+//! use alerting_rules::dashboards::Dashboard;
 //! use alerting_core::metrics::Registry;
-//! use alerting_core::rules::builtin;
+//! use alerting_rules::builtin;
 //!
 //! let registry = Registry::builder().const_label("service", "bsc-monitor").build()?;
 //! let fns = builtin::Instrumented::new(&registry);
@@ -49,12 +49,13 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::metrics::Registry;
-use crate::rules::builtin::{self, Instrumented};
-use crate::rules::{
+use crate::builtin::{self, Instrumented, InstrumentedExt};
+use crate::metric::Select;
+use crate::{
     Expr, Matcher, MetricRef, RulesError, Selector, Slo, TARGET_LABELS, error_ratio,
     histogram_quantile, rate,
 };
+use alerting_core::metrics::Registry;
 
 /// The dashboard JSON model version written: Grafana 11.0's.
 pub const SCHEMA_VERSION: u32 = 39;
@@ -773,7 +774,7 @@ impl Dashboard {
                 slo.error_budget()
             ));
         for w in windows {
-            let label = crate::rules::fmt_duration(w).unwrap_or_default();
+            let label = crate::fmt_duration(w).unwrap_or_default();
             ratio = ratio.query(Expr::from(slo.error_ratio(w)), &label);
         }
         let row = Row::new(format!("SLO {}", slo.name())).panel(ratio).panel(
@@ -791,7 +792,7 @@ impl Dashboard {
         for q in [0.5, 0.95, 0.99] {
             panel = panel.query(
                 histogram_quantile(q, histogram.clone(), FIVE_MINUTES, by),
-                &format!("p{}", crate::rules::fmt_number(q * 100.0)),
+                &format!("p{}", crate::fmt_number(q * 100.0)),
             );
         }
         panel

@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
-use alerting_core::dashboards::{Dashboard, DashboardError, Panel, Row, Unit};
 use alerting_core::metrics::{Counter, Family, LabelSet, LabelValue, Registry};
-use alerting_core::rules::{Named, RulesError, Sli, Slo, builtin, rate};
+use alerting_rules::dashboards::{Dashboard, DashboardError, Panel, Row, Unit};
+use alerting_rules::{Named, RulesError, Sli, Slo, builtin, rate};
 use serde_json::Value;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelValue)]

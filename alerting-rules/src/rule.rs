@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::metrics::Registry;
+use alerting_core::metrics::Registry;
 
-use super::RulesError;
-use super::expr::{Expr, fmt_duration, is_label_name, is_metric_name, target_set};
-use super::metric::MetricRef;
+use crate::RulesError;
+use crate::expr::{Expr, fmt_duration, is_label_name, is_metric_name, target_set};
+use alerting_core::metrics::MetricRef;
 
 /// How urgent an alert is: the `severity` label Alertmanager routes on.
 ///
@@ -69,7 +69,7 @@ const RUNBOOK_URL: &str = "runbook_url";
 /// ```
 /// use std::time::Duration;
 /// use alerting_core::metrics::{Gauge, Registry};
-/// use alerting_core::rules::{AlertRule, Named, Severity};
+/// use alerting_rules::{AlertRule, Named, Select, Severity};
 ///
 /// let registry = Registry::new();
 /// let idle: Named<Gauge> = registry.register("db_pool_idle_connections", "Idle connections")?;
@@ -460,7 +460,7 @@ impl RuleGroup {
 /// ```
 /// use std::time::Duration;
 /// use alerting_core::metrics::Registry;
-/// use alerting_core::rules::{builtin, packs, RuleFile, RuleGroup};
+/// use alerting_rules::{builtin, packs, RuleFile, RuleGroup};
 ///
 /// let registry = Registry::builder().const_label("service", "bsc-monitor").build()?;
 /// let fns = builtin::Instrumented::new(&registry);

@@ -7,10 +7,12 @@ use std::time::Duration;
 use alerting_core::metrics::{
     Counter, Family, Gauge, Histogram, LabelSet, LabelValue, MetricGroup, MetricKind, Registry,
 };
-use alerting_core::rules::testing::{RuleTests, TestCase};
-use alerting_core::rules::{
-    AlertRule, Expr, Matcher, MetricRef, Named, Origin, RuleFile, RuleGroup, RulesError, Severity,
-    Sli, Slo, absent, builtin, error_ratio, fmt_duration, histogram_quantile, packs, rate,
+use alerting_rules::prelude::*;
+use alerting_rules::testing::{RuleTests, TestCase};
+use alerting_rules::{
+    AlertRule, Expr, Matcher, MetricOrigin, MetricRef, Named, RuleFile, RuleGroup, RulesError,
+    Severity, Sli, Slo, absent, builtin, error_ratio, fmt_duration, histogram_quantile, packs,
+    rate,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelValue)]
@@ -74,7 +76,7 @@ fn a_named_metric_knows_its_registered_name_kind_and_labels() {
     assert_eq!(calls.name(), "shop_api_calls_total");
     assert_eq!(calls.kind(), MetricKind::Counter);
     assert_eq!(calls.label_names(), ["method", "status"]);
-    assert_eq!(calls.origin(), Origin::Registered);
+    assert_eq!(calls.origin(), MetricOrigin::Registered);
     let duration = m.api_call_duration_seconds.metric_ref();
     assert_eq!(duration.kind(), MetricKind::Histogram);
     assert_eq!(duration.bucket_bounds(), Some(&[0.1, 0.5, 1.0][..]));
@@ -490,7 +492,7 @@ fn an_slo_generates_recordings_and_one_alert_per_window_pair() {
         assert_eq!(alert.labels()["long_window"], long);
         assert_eq!(alert.labels()["short_window"], short);
         assert_eq!(alert.severity_level(), Some(severity));
-        let threshold = format!("> {} * 0.001", alerting_core::rules::fmt_number(factor));
+        let threshold = format!("> {} * 0.001", alerting_rules::fmt_number(factor));
         assert_eq!(
             alert.expr().to_string(),
             format!(

@@ -1,4 +1,10 @@
 //! Typed references to metric families: what a rule or a panel names.
+//!
+//! They live with the metrics, not with the rules: every part of the
+//! library that writes a family (the registry for [`Named`] metrics,
+//! `#[instrumented]`, health, the process collector, the HTTP layer)
+//! hands out its own [`MetricRef`], so no metric name is written twice.
+//! `alerting-rules` turns them into PromQL at build time.
 
 use std::fmt;
 use std::ops::Deref;
@@ -7,18 +13,16 @@ use std::sync::Arc;
 use prometheus_client::encoding::{EncodeMetric, MetricEncoder};
 use prometheus_client::metrics::MetricType;
 
-use crate::metrics::{BuildContext, Metric, MetricKind, MetricsError};
-
-use super::expr::Selector;
+use super::{BuildContext, Metric, MetricKind, MetricsError};
 
 /// Where the series of a [`MetricRef`] come from.
 ///
 /// Tests use it to decide which metrics must appear in a registry's
-/// exposition ([`Origin::is_exported`]): the series of a recording rule or
+/// exposition ([`MetricOrigin::is_exported`]): the series of a recording rule or
 /// of Prometheus' own `up` never do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum Origin {
+pub enum MetricOrigin {
     /// Registered as a [`Named`] metric.
     Registered,
     /// A family `#[instrumented]` registers on a function's first call.
@@ -31,16 +35,19 @@ pub enum Origin {
     Http,
     /// Written by Prometheus itself at each scrape (`up`).
     Scrape,
-    /// The output of a [`RecordingRule`](super::RecordingRule).
+    /// The output of a recording rule (`alerting_rules::RecordingRule`).
     Recorded,
     /// Declared with [`MetricRef::external`]: another exporter's metric.
     External,
 }
 
-impl Origin {
+impl MetricOrigin {
     /// Whether the service's own `/metrics` exposes the series.
     pub fn is_exported(self) -> bool {
-        !matches!(self, Origin::Scrape | Origin::Recorded | Origin::External)
+        !matches!(
+            self,
+            MetricOrigin::Scrape | MetricOrigin::Recorded | MetricOrigin::External
+        )
     }
 }
 
@@ -49,7 +56,7 @@ struct Info {
     name: String,
     kind: MetricKind,
     labels: Vec<String>,
-    origin: Origin,
+    origin: MetricOrigin,
     buckets: Option<Vec<f64>>,
     /// Whether the series also carry the target's labels (`job`,
     /// `instance`, the registry's constant labels). A recording rule that
@@ -61,11 +68,13 @@ struct Info {
 /// the registry's namespace), kind and label names.
 ///
 /// A `MetricRef` is obtained from something that exists, never typed in:
-/// [`Named::metric_ref`] for a metric you registered, the functions of
-/// [`builtin`](super::builtin) for the families this crate registers
-/// itself (`#[instrumented]`, health, process, HTTP), or
-/// [`RecordingRule::metric`](super::RecordingRule::metric) for a recorded
-/// series. Renaming a metric in the code renames it in every rule and panel
+/// [`Named::metric_ref`] for a metric you registered, the `metric_refs`
+/// functions of the parts that register families themselves
+/// ([`instrument::metric_refs`](crate::instrument::metric_refs),
+/// [`ProcessCollector::metric_refs`](crate::metrics::ProcessCollector::metric_refs),
+/// [`http::metric_refs`](crate::metrics::http::metric_refs) and, with the
+/// `runtime` feature, `health::metric_refs`), or `alerting_rules`'
+/// `RecordingRule::metric` for a recorded series. Renaming a metric in the code renames it in every rule and panel
 /// built from it. [`MetricRef::external`] is the escape hatch for another
 /// exporter's metrics.
 ///
@@ -97,7 +106,7 @@ impl MetricRef {
         name: String,
         kind: MetricKind,
         labels: Vec<String>,
-        origin: Origin,
+        origin: MetricOrigin,
         buckets: Option<Vec<f64>>,
     ) -> Self {
         Self {
@@ -112,13 +121,16 @@ impl MetricRef {
         }
     }
 
-    pub(crate) fn recorded(name: String, labels: Vec<String>, target_labels: bool) -> Self {
+    /// The series a recording rule writes: a gauge named `name` with these
+    /// labels, and with the target's labels unless the rule aggregated
+    /// them away. `alerting_rules::RecordingRule::metric` calls it.
+    pub fn recorded(name: String, labels: Vec<String>, target_labels: bool) -> Self {
         Self {
             info: Arc::new(Info {
                 name,
                 kind: MetricKind::Gauge,
                 labels,
-                origin: Origin::Recorded,
+                origin: MetricOrigin::Recorded,
                 buckets: None,
                 target_labels,
             }),
@@ -127,14 +139,26 @@ impl MetricRef {
 
     /// Another exporter's metric (node_exporter, redis_exporter…), declared
     /// by name. Nothing checks that it exists: prefer a [`Named`] metric or
-    /// a [`builtin`](super::builtin) family. The name and label names are
+    /// a family's own `metric_refs`. The name and label names are
     /// checked for syntax when a rule or dashboard using it is exported.
     pub fn external(name: impl Into<String>, kind: MetricKind, labels: &[&str]) -> Self {
         Self::new(
             name.into(),
             kind,
             labels.iter().map(|l| (*l).to_owned()).collect(),
-            Origin::External,
+            MetricOrigin::External,
+            None,
+        )
+    }
+
+    /// `up{job, instance}`: 1 when Prometheus' last scrape of a target
+    /// succeeded, 0 when it failed. Written by Prometheus, not the service.
+    pub fn up() -> Self {
+        Self::new(
+            "up".to_owned(),
+            MetricKind::Gauge,
+            Vec::new(),
+            MetricOrigin::Scrape,
             None,
         )
     }
@@ -156,7 +180,7 @@ impl MetricRef {
     }
 
     /// Where the series come from.
-    pub fn origin(&self) -> Origin {
+    pub fn origin(&self) -> MetricOrigin {
         self.info.origin
     }
 
@@ -183,11 +207,6 @@ impl MetricRef {
         }
     }
 
-    /// A selector of all its series, to narrow with label matchers.
-    pub fn select(&self) -> Selector {
-        Selector::new(self.clone())
-    }
-
     /// The same family with more label names: the static `labels(…)` of
     /// `#[instrumented]`, or labels an HTTP layer was configured to add.
     #[must_use]
@@ -212,7 +231,7 @@ impl MetricRef {
 
     /// The same family with known bucket bounds.
     #[must_use]
-    pub(crate) fn with_buckets(&self, bounds: &[f64]) -> Self {
+    pub fn with_buckets(&self, bounds: &[f64]) -> Self {
         Self {
             info: Arc::new(Info {
                 name: self.info.name.clone(),
@@ -244,8 +263,7 @@ impl AsRef<MetricRef> for MetricRef {
 ///
 /// ```
 /// use alerting_core::metrics::{Counter, Family, LabelSet, LabelValue, Registry};
-/// use alerting_core::rules::{rate, Named};
-/// use std::time::Duration;
+/// use alerting_core::metrics::Named;
 ///
 /// #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelValue)]
 /// enum Result_ { Ok, Error }
@@ -260,8 +278,6 @@ impl AsRef<MetricRef> for MetricRef {
 /// let m = messages.metric_ref();
 /// assert_eq!(m.name(), "bsc_ws_messages_total");
 /// assert_eq!(m.label_names(), ["result"]);
-/// let expr = rate(m.select().eq("result", "error"), Duration::from_secs(300));
-/// assert_eq!(expr.to_string(), r#"rate(bsc_ws_messages_total{result="error"}[5m])"#);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Named<M> {
@@ -273,11 +289,6 @@ impl<M> Named<M> {
     /// The reference rules and dashboards take.
     pub fn metric_ref(&self) -> &MetricRef {
         &self.reference
-    }
-
-    /// A selector of all its series (`self.metric_ref().select()`).
-    pub fn select(&self) -> Selector {
-        self.reference.select()
     }
 
     /// The metric itself.
@@ -345,7 +356,7 @@ impl<M: Metric> Metric for Named<M> {
             ctx.name().to_owned(),
             M::KIND,
             M::LABEL_NAMES.iter().map(|l| (*l).to_owned()).collect(),
-            Origin::Registered,
+            MetricOrigin::Registered,
             buckets,
         );
         Ok(Self { metric, reference })

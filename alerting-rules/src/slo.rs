@@ -3,11 +3,13 @@
 
 use std::time::Duration;
 
-use super::builtin::Instrumented;
-use super::expr::{Expr, Matcher, Selector, avg_over_time, fmt_duration, fmt_number, rate};
-use super::metric::MetricRef;
-use super::rule::{AlertRule, RecordingRule, RuleGroup, Severity};
-use super::{RulesError, le_values};
+use crate::builtin::Instrumented;
+use crate::builtin::InstrumentedExt;
+use crate::expr::{Expr, Matcher, Selector, avg_over_time, fmt_duration, fmt_number, rate};
+use crate::metric::Select;
+use crate::rule::{AlertRule, RecordingRule, RuleGroup, Severity};
+use crate::{RulesError, le_values};
+use alerting_core::metrics::MetricRef;
 
 /// What counts as a bad event, and out of what.
 #[derive(Clone, Debug)]
@@ -251,7 +253,7 @@ impl BurnWindow {
 /// ```
 /// use std::time::Duration;
 /// use alerting_core::metrics::Registry;
-/// use alerting_core::rules::{builtin, RuleFile, Sli, Slo};
+/// use alerting_rules::{builtin, RuleFile, Sli, Slo};
 ///
 /// let registry = Registry::new();
 /// let http = builtin::http_requests(&registry);

@@ -24,12 +24,14 @@
 
 use std::time::Duration;
 
-use super::builtin::Instrumented;
-use super::expr::{Expr, Matcher, Selector, error_ratio, histogram_quantile, rate};
-use super::metric::MetricRef;
-use super::rule::{AlertRule, Severity};
-use super::slo::{fmt_seconds, percent};
-use super::{absent, fmt_duration};
+use crate::builtin::Instrumented;
+use crate::builtin::InstrumentedExt;
+use crate::expr::{Expr, Matcher, Selector, error_ratio, histogram_quantile, rate};
+use crate::metric::Select;
+use crate::rule::{AlertRule, Severity};
+use crate::slo::{fmt_seconds, percent};
+use crate::{absent, fmt_duration};
+use alerting_core::metrics::MetricRef;
 
 const FIVE_MINUTES: Duration = Duration::from_secs(300);
 

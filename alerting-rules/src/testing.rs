@@ -12,8 +12,8 @@
 //! ```
 //! use std::time::Duration;
 //! use alerting_core::metrics::{Gauge, Registry};
-//! use alerting_core::rules::testing::{AlertTest, ExpectedAlert, RuleTests, TestCase};
-//! use alerting_core::rules::{packs, Named};
+//! use alerting_rules::testing::{AlertTest, ExpectedAlert, RuleTests, TestCase};
+//! use alerting_rules::{packs, Named, Select};
 //!
 //! let registry = Registry::new();
 //! let conns: Named<Gauge> = registry.register("ws_connections_active", "Open connections")?;
@@ -42,9 +42,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::RulesError;
-use super::expr::{Expr, Selector, fmt_duration, target_set};
-use super::rule::{AlertRule, comment};
+use crate::RulesError;
+use crate::expr::{Expr, Selector, fmt_duration, target_set};
+use crate::rule::{AlertRule, comment};
 
 /// A `promtool test rules` file.
 #[derive(Clone, Debug)]
@@ -78,7 +78,7 @@ impl RuleTests {
 
     /// Takes the registry's constant labels as target labels.
     #[must_use]
-    pub fn for_registry(mut self, registry: &crate::metrics::Registry) -> Self {
+    pub fn for_registry(mut self, registry: &alerting_core::metrics::Registry) -> Self {
         self.target_labels
             .extend(registry.const_labels().iter().map(|(n, _)| n.clone()));
         self

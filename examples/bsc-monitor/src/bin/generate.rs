@@ -1,0 +1,2 @@
+//! Placeholder until the generator moves here from tools/generate.
+fn main() {}
