@@ -71,10 +71,14 @@
 pub mod endpoints;
 pub mod http_metrics;
 pub mod serve;
+#[cfg(feature = "bootstrap")]
+pub mod server;
 
 pub use endpoints::{Endpoints, EndpointsError};
 pub use http_metrics::{HttpMetricsError, HttpMetricsLayer};
 pub use serve::{ServeError, serve, serve_admin};
+#[cfg(feature = "bootstrap")]
+pub use server::{BoundServer, Server, ServerError};
 
 use alerting_core::metrics::Registry;
 use axum::Router;

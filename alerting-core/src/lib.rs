@@ -71,6 +71,8 @@ pub mod clock;
 pub mod instrument;
 pub mod metrics;
 
+#[cfg(feature = "config")]
+pub mod bootstrap;
 #[cfg(any(feature = "runtime", feature = "logging"))]
 pub mod config;
 #[cfg(feature = "runtime")]
@@ -82,6 +84,8 @@ pub mod shutdown;
 
 #[cfg(feature = "macros")]
 pub use alerting_macros::instrumented;
+#[cfg(feature = "config")]
+pub use bootstrap::{MainError, Observability};
 
 /// Paths the macros expand to. Not public API: may change in any release.
 #[doc(hidden)]

@@ -56,10 +56,10 @@ impl Hello {
             let api = SocketAddr::from(([127, 0, 0, 1], free_port().unwrap()));
             let admin = SocketAddr::from(([127, 0, 0, 1], free_port().unwrap()));
             let child = Command::new(&binary)
-                .env("HELLO_API_ADDR", api.to_string())
-                .env("HELLO_ADMIN_ADDR", admin.to_string())
-                .env("HELLO_ADMIN_TOKEN", TOKEN)
-                .env("ALERTING_SHUTDOWN__DEADLINE_SECS", "5")
+                .env("HELLO_API__LISTEN_ADDR", api.to_string())
+                .env("HELLO_METRICS__LISTEN_ADDR", admin.to_string())
+                .env("HELLO_METRICS__BEARER_TOKEN", TOKEN)
+                .env("HELLO_SHUTDOWN__DEADLINE_SECS", "5")
                 .stdin(Stdio::null())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())

@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+use alerting_core::Observability;
 use alerting_core::shutdown::Shutdown;
 use alerting_tests::tls::{TlsProxy, ca_file};
 use sol_monitor::app;
@@ -52,13 +53,16 @@ async fn wait_for(within: Duration, done: impl Fn() -> bool) -> bool {
 
 /// Starts the app on `config`, without signal handling.
 async fn start(config: &Config) -> (app::Running, Shutdown) {
-    let registry = config.monitoring.metrics.registry().unwrap();
-    let shutdown = Shutdown::builder()
-        .config(&config.monitoring.shutdown)
+    let obs = Observability::builder("sol-monitor")
+        .config(&config.monitoring)
+        .logging(false)
         .signals(false)
-        .build();
-    let running = app::start(config, &registry, &shutdown).await.unwrap();
-    (running, shutdown)
+        // Several apps in one test binary: the registry stays a value.
+        .install_global(false)
+        .start()
+        .unwrap();
+    let running = app::start(config, &obs).await.unwrap();
+    (running, obs.shutdown().clone())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -916,6 +916,18 @@ fn check(config: &mut MonitoringConfig, origins: &Origins) -> Result<(), ConfigE
             "a URL path starting with `/`",
         ));
     }
+    if let Some(token) = &metrics.bearer_token {
+        // Printable ASCII without spaces: what an `Authorization: Bearer`
+        // header can carry, and never empty (an empty token protects
+        // nothing). The value is not echoed back: it is a secret.
+        if token.is_empty() || !token.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(invalid(
+                vec!["metrics", "bearer_token"],
+                "(hidden)".to_owned(),
+                "a non-empty token of printable ASCII characters without spaces",
+            ));
+        }
+    }
 
     for target in config.logging.targets.keys() {
         let bad = target.is_empty()

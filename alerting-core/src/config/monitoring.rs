@@ -1,6 +1,7 @@
 //! The whole configuration, and its `[metrics]` section.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::Path;
 
@@ -91,7 +92,9 @@ impl MonitoringConfig {
 }
 
 /// `[metrics]`: the registry and where metrics are served.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+///
+/// Its `Debug` output hides the bearer token.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct MetricsConfig {
@@ -105,8 +108,35 @@ pub struct MetricsConfig {
     /// none. Key `namespace`, default none; an empty string is none.
     pub namespace: Option<String>,
     /// Labels written on every series (`service`, `env`, `region`…). Key
-    /// `const_labels`, a table; default empty.
+    /// `const_labels`, a table; default empty. The service bootstrap
+    /// adds `service` (the service's name) unless it is set here.
     pub const_labels: BTreeMap<String, String>,
+    /// A token that `/metrics` and the detailed health report require as
+    /// `Authorization: Bearer <token>`. Key `bearer_token`, default none
+    /// (open). Set it from the environment (`<PREFIX>_METRICS__BEARER_TOKEN`)
+    /// rather than a committed file.
+    pub bearer_token: Option<String>,
+    /// Says that serving the endpoints on a non-loopback address without a
+    /// token is intended (a private network, a sidecar), which silences
+    /// the warning logged at start-up otherwise. Key `public`, default
+    /// false.
+    pub public: bool,
+}
+
+impl fmt::Debug for MetricsConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MetricsConfig")
+            .field("listen_addr", &self.listen_addr)
+            .field("path", &self.path)
+            .field("namespace", &self.namespace)
+            .field("const_labels", &self.const_labels)
+            .field(
+                "bearer_token",
+                &self.bearer_token.as_ref().map(|_| "(hidden)"),
+            )
+            .field("public", &self.public)
+            .finish()
+    }
 }
 
 impl Default for MetricsConfig {
@@ -116,6 +146,8 @@ impl Default for MetricsConfig {
             path: "/metrics".to_owned(),
             namespace: None,
             const_labels: BTreeMap::new(),
+            bearer_token: None,
+            public: false,
         }
     }
 }

@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use alerting_core::shutdown::Shutdown;
+use alerting_core::Observability;
 use bsc_monitor::app::{self, PROCESSING_OBSERVER};
 use bsc_monitor::config;
 use bsc_monitor::metrics::{Event, EventType};
@@ -136,14 +136,15 @@ async fn run(setup: &Setup, warm_up: Duration, window: Duration) -> Measured {
         setup.concurrency, setup.latency_ms, setup.extra
     );
     let config = config::load_with(None, Some(&toml), std::iter::empty()).expect("config");
-    let registry = config.monitoring.metrics.registry().expect("registry");
-    let shutdown = Shutdown::builder()
-        .config(&config.monitoring.shutdown)
+    let obs = Observability::builder("bsc-monitor")
+        .config(&config.monitoring)
+        .logging(false)
         .signals(false)
-        .build();
-    let running = app::start(&config, &registry, &shutdown)
-        .await
+        // Several apps in one test binary: the registry stays a value.
+        .install_global(false)
+        .start()
         .expect("start");
+    let running = app::start(&config, &obs).await.expect("start");
     let m = &running.metrics;
     let histogram = m.bsc_ws_messages_processing_seconds.get(Event {
         event_type: EventType::Swap,
@@ -174,8 +175,8 @@ async fn run(setup: &Setup, warm_up: Duration, window: Duration) -> Measured {
         cpu_time(),
     );
 
-    shutdown.trigger("benchmark done");
-    let summary = app::finish(&running, &shutdown).await;
+    obs.shutdown().trigger("benchmark done");
+    let summary = app::finish(&running, obs.shutdown()).await;
 
     let mut samples = std::mem::take(&mut *SAMPLES.lock().unwrap_or_else(PoisonError::into_inner));
     samples.sort_unstable();

@@ -6,10 +6,10 @@ use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use alerting_axum::Endpoints;
+use alerting_axum::Server;
+use alerting_core::Observability;
 use alerting_core::health::{CheckOptions, CheckOutcome, HealthHandle, HealthRegistry, check_fn};
 use alerting_core::logging::redact_url;
-use alerting_core::metrics::Registry;
 use alerting_core::shutdown::{Shutdown, ShutdownReport, WorkKind};
 use futures_util::StreamExt;
 use serde_json::json;
@@ -55,15 +55,7 @@ pub enum AppError {
     Health(#[from] alerting_core::health::HealthError),
     /// The endpoints could not be built.
     #[error(transparent)]
-    Endpoints(#[from] alerting_axum::EndpointsError),
-    /// An address could not be bound.
-    #[error("cannot listen on {addr}")]
-    Bind {
-        /// The address.
-        addr: SocketAddr,
-        /// Why.
-        source: std::io::Error,
-    },
+    Server(#[from] alerting_axum::ServerError),
     /// The simulator could not start.
     #[error("cannot start the simulator: {0}")]
     Simulator(std::io::Error),
@@ -155,13 +147,9 @@ impl fmt::Display for Summary {
 /// # Errors
 ///
 /// [`AppError`] if a part cannot start.
-pub async fn start(
-    config: &Config,
-    registry: &Registry,
-    shutdown: &Shutdown,
-) -> Result<Running, AppError> {
+pub async fn start(config: &Config, obs: &Observability) -> Result<Running, AppError> {
+    let (registry, shutdown) = (obs.registry(), obs.shutdown());
     let app = &config.app;
-    registry.register_process_collector()?;
     let metrics: BscMetrics = registry.register_group()?;
 
     // The simulator (closed last: registered first).
@@ -229,12 +217,8 @@ pub async fn start(
         None => app.price_api.url.clone(),
     };
 
-    let health = HealthRegistry::builder()
-        .config(&config.monitoring.health)
-        .version(env!("CARGO_PKG_VERSION"))
-        .shutdown(shutdown)
-        .metrics(registry)
-        .build()?;
+    // Running already: checks added below start at once.
+    let health = obs.health().clone();
 
     let tls = Tls::new(app.tls.ca_file.as_deref())?;
     let http = crate::http::client(&tls);
@@ -330,7 +314,6 @@ pub async fn start(
             }),
         )?;
     }
-    health.start()?;
 
     // In-flight messages: the drain waits for them; at the deadline the
     // `abort_in_flight` closer (registered last, so it runs first) cuts
@@ -362,25 +345,11 @@ pub async fn start(
     };
     tokio::spawn(intake.run());
 
-    let listen = config.monitoring.metrics.listen_addr;
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .map_err(|source| AppError::Bind {
-            addr: listen,
-            source,
-        })?;
-    let admin_addr = listener.local_addr().map_err(|source| AppError::Bind {
-        addr: listen,
-        source,
-    })?;
-    let router = Endpoints::new()
-        .metrics(registry.clone())
-        .metrics_path(config.monitoring.metrics.path.as_str())
-        .health(health.clone())
-        .router()?;
-    let server = alerting_axum::serve_admin(listener, router, shutdown);
+    // The endpoints, from `[metrics]`: address, path, token.
+    let server = Server::new(obs).bind().await?;
+    let admin_addr = server.metrics_addr();
     tokio::spawn(async move {
-        if let Err(e) = server.await {
+        if let Err(e) = server.run().await {
             tracing::error!(error = %e, "admin server failed");
         }
     });

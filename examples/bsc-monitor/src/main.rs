@@ -3,10 +3,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use alerting_core::logging;
 use alerting_core::logging::redact_url;
-use alerting_core::metrics::Registry;
-use alerting_core::shutdown::Shutdown;
+use alerting_core::{MainError, Observability};
 use bsc_monitor::app;
 use bsc_monitor::config;
 
@@ -58,70 +56,41 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
     Ok(Args::Run(config))
 }
 
-/// An error and its causes: `cannot read config file `x`: No such file…`.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        out.push_str(": ");
-        out.push_str(&c.to_string());
-        cause = c.source();
-    }
-    out
-}
-
-fn main() -> ExitCode {
+/// Errors print with their causes (`Error: invalid value for
+/// `pipeline.concurrency` …`) and exit with status 1; `--help` mistakes
+/// exit with 2.
+fn main() -> Result<ExitCode, MainError> {
     let path = match parse_args(std::env::args().skip(1)) {
         Ok(Args::Help) => {
             print!("{HELP}");
-            return ExitCode::SUCCESS;
+            return Ok(ExitCode::SUCCESS);
         }
         Ok(Args::Version) => {
             println!("bsc-monitor {}", env!("CARGO_PKG_VERSION"));
-            return ExitCode::SUCCESS;
+            return Ok(ExitCode::SUCCESS);
         }
         Ok(Args::Run(path)) => path,
         Err(e) => {
             eprintln!("bsc-monitor: {e}");
-            return ExitCode::from(2);
+            return Ok(ExitCode::from(2));
         }
     };
-    let config = match config::load(path.as_deref()) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("bsc-monitor: bad configuration: {}", chain(&e));
-            return ExitCode::from(2);
-        }
-    };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    let config = config::load(path.as_deref())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("bsc-monitor: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run(config)) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
-        Err(e) => {
-            eprintln!("bsc-monitor: {}", chain(&*e));
-            ExitCode::FAILURE
-        }
-    }
+        .build()?;
+    runtime.block_on(run(config))
 }
 
-async fn run(config: config::Config) -> Result<bool, Box<dyn std::error::Error>> {
-    let log_guard = logging::init(&config.monitoring.logging)?;
-    let registry = config.monitoring.metrics.registry()?;
-    // `#[instrumented]` functions record into the global registry.
-    Registry::set_global(registry.clone())?;
-    let shutdown = Shutdown::from_config(&config.monitoring.shutdown);
-    shutdown.add_log_guard(log_guard);
-
-    let running = app::start(&config, &registry, &shutdown).await?;
+async fn run(config: config::Config) -> Result<ExitCode, MainError> {
+    // Logging, the registry (global, for `#[instrumented]`), shutdown on
+    // SIGTERM/Ctrl-C and the health registry, from `[logging]`,
+    // `[metrics]`, `[shutdown]` and `[health]`.
+    let obs = Observability::builder("bsc-monitor")
+        .version(env!("CARGO_PKG_VERSION"))
+        .config(&config.monitoring)
+        .start()?;
+    let running = app::start(&config, &obs).await?;
     let base = format!("http://{}", running.admin_addr);
     println!("bsc-monitor {} listening:", env!("CARGO_PKG_VERSION"));
     println!("  metrics   {base}{}", config.monitoring.metrics.path);
@@ -131,8 +100,12 @@ async fn run(config: config::Config) -> Result<bool, Box<dyn std::error::Error>>
     println!("  price API {}", redact_url(&running.price_url));
     println!("Ctrl-C (SIGINT) or SIGTERM stops it gracefully.");
 
-    let summary = app::finish(&running, &shutdown).await;
+    let summary = app::finish(&running, obs.shutdown()).await;
     println!("{}", summary.report);
     println!("{summary}");
-    Ok(summary.unaccounted() == 0)
+    Ok(if summary.unaccounted() == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

@@ -4,8 +4,7 @@
 
 use std::time::Duration;
 
-use alerting_core::metrics::Registry;
-use alerting_core::shutdown::Shutdown;
+use alerting_core::Observability;
 use axum::http::Method;
 use bsc_monitor::app;
 use bsc_monitor::config;
@@ -36,14 +35,14 @@ price_missing_rate = 0.1
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_message_read_is_counted_once() {
     let config = config::load_with(None, Some(TOML), std::iter::empty()).unwrap();
-    let registry = config.monitoring.metrics.registry().unwrap();
-    // `#[instrumented]` functions record into the global registry.
-    Registry::set_global(registry.clone()).unwrap();
-    let shutdown = Shutdown::builder()
-        .config(&config.monitoring.shutdown)
+    let obs = Observability::builder("bsc-monitor")
+        .config(&config.monitoring)
+        .logging(false)
         .signals(false)
-        .build();
-    let running = app::start(&config, &registry, &shutdown).await.unwrap();
+        // `#[instrumented]` functions record into the global registry.
+        .start()
+        .unwrap();
+    let running = app::start(&config, &obs).await.unwrap();
 
     tokio::time::sleep(Duration::from_secs(2)).await;
 
@@ -88,8 +87,8 @@ async fn every_message_read_is_counted_once() {
         );
     }
 
-    shutdown.trigger("test");
-    let summary = app::finish(&running, &shutdown).await;
+    obs.shutdown().trigger("test");
+    let summary = app::finish(&running, obs.shutdown()).await;
     println!("{summary}\n{}", summary.report);
     assert!(summary.received > 500, "{summary}");
     assert_eq!(summary.unaccounted(), 0, "{summary}");

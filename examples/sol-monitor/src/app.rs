@@ -5,9 +5,9 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use alerting_axum::Endpoints;
+use alerting_axum::Server;
+use alerting_core::Observability;
 use alerting_core::health::{CheckOptions, HealthRegistry};
-use alerting_core::metrics::Registry;
 use alerting_core::shutdown::{Shutdown, ShutdownReport};
 
 use crate::batch::{self, Backoff};
@@ -32,17 +32,9 @@ pub enum AppError {
     /// A health check could not be registered.
     #[error(transparent)]
     Health(#[from] alerting_core::health::HealthError),
-    /// The endpoints could not be built.
+    /// The endpoints could not be served.
     #[error(transparent)]
-    Endpoints(#[from] alerting_axum::EndpointsError),
-    /// An address could not be bound.
-    #[error("cannot listen on {addr}")]
-    Bind {
-        /// The address.
-        addr: SocketAddr,
-        /// Why.
-        source: std::io::Error,
-    },
+    Server(#[from] alerting_axum::ServerError),
     /// The simulator could not start.
     #[error("cannot start the simulator: {0}")]
     Simulator(std::io::Error),
@@ -167,13 +159,9 @@ impl fmt::Display for Summary {
 /// # Errors
 ///
 /// [`AppError`] if a part cannot start.
-pub async fn start(
-    config: &Config,
-    registry: &Registry,
-    shutdown: &Shutdown,
-) -> Result<Running, AppError> {
+pub async fn start(config: &Config, obs: &Observability) -> Result<Running, AppError> {
+    let (registry, shutdown) = (obs.registry(), obs.shutdown());
     let app = &config.app;
-    registry.register_process_collector()?;
     let metrics: SolMetrics = registry.register_group()?;
 
     // The simulator (closed last: registered first).
@@ -214,12 +202,8 @@ pub async fn start(
         None => (app.node.url.clone(), app.batches.accounts.clone()),
     };
 
-    let health = HealthRegistry::builder()
-        .config(&config.monitoring.health)
-        .version(env!("CARGO_PKG_VERSION"))
-        .shutdown(shutdown)
-        .metrics(registry)
-        .build()?;
+    // Running already: checks added below start at once.
+    let health = obs.health().clone();
 
     let tls = Tls::new(app.tls.ca_file.as_deref())?;
     let work = shutdown.work_kind(WORK_KIND);
@@ -257,27 +241,12 @@ pub async fn start(
             );
         });
     }
-    health.start()?;
 
-    let listen = config.monitoring.metrics.listen_addr;
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .map_err(|source| AppError::Bind {
-            addr: listen,
-            source,
-        })?;
-    let admin_addr = listener.local_addr().map_err(|source| AppError::Bind {
-        addr: listen,
-        source,
-    })?;
-    let router = Endpoints::new()
-        .metrics(registry.clone())
-        .metrics_path(config.monitoring.metrics.path.as_str())
-        .health(health.clone())
-        .router()?;
-    let server = alerting_axum::serve_admin(listener, router, shutdown);
+    // The endpoints, from `[metrics]`: address, path, token.
+    let server = Server::new(obs).bind().await?;
+    let admin_addr = server.metrics_addr();
     tokio::spawn(async move {
-        if let Err(e) = server.await {
+        if let Err(e) = server.run().await {
             tracing::error!(error = %e, "admin server failed");
         }
     });

@@ -5,8 +5,7 @@
 
 use std::time::Duration;
 
-use alerting_core::metrics::Registry;
-use alerting_core::shutdown::Shutdown;
+use alerting_core::Observability;
 use sol_monitor::app;
 use sol_monitor::config;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -63,14 +62,14 @@ fn sample(text: &str, series: &str) -> Option<f64> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn faults_are_counted_by_batch_and_reason() {
     let config = config::load_with(None, Some(TOML), std::iter::empty()).unwrap();
-    let registry = config.monitoring.metrics.registry().unwrap();
-    // `#[instrumented]` functions record into the global registry.
-    Registry::set_global(registry.clone()).unwrap();
-    let shutdown = Shutdown::builder()
-        .config(&config.monitoring.shutdown)
+    let obs = Observability::builder("sol-monitor")
+        .config(&config.monitoring)
+        .logging(false)
         .signals(false)
-        .build();
-    let running = app::start(&config, &registry, &shutdown).await.unwrap();
+        // `#[instrumented]` functions record into the global registry.
+        .start()
+        .unwrap();
+    let running = app::start(&config, &obs).await.unwrap();
     assert_eq!(running.batches.len(), 4);
 
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -129,8 +128,8 @@ async fn faults_are_counted_by_batch_and_reason() {
         .sum();
     assert!(served > 0.0, "no data served\n{text}");
 
-    shutdown.trigger("test");
-    let summary = app::finish(&running, &shutdown).await;
+    obs.shutdown().trigger("test");
+    let summary = app::finish(&running, obs.shutdown()).await;
     println!("{summary}{}", summary.report);
     assert_eq!(summary.active(), 0, "{summary}");
     assert_eq!(summary.report.still_running(), 0, "{}", summary.report);
