@@ -321,3 +321,30 @@ fn the_registry_is_built_from_the_config() {
         "{text}"
     );
 }
+
+#[test]
+fn a_bearer_token_is_read_checked_and_never_printed() {
+    let config = load(
+        "",
+        &[
+            ("ALERTING_METRICS__BEARER_TOKEN", "s3cret-T0ken"),
+            ("ALERTING_METRICS__PUBLIC", "true"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(config.metrics.bearer_token.as_deref(), Some("s3cret-T0ken"));
+    assert!(config.metrics.public);
+    let debug = format!("{config:?}");
+    assert!(!debug.contains("s3cret"), "{debug}");
+    assert!(debug.contains("bearer_token: Some(\"(hidden)\")"), "{debug}");
+
+    for bad in ["", "two words", "tab\there"] {
+        let err = load("", &[("ALERTING_METRICS__BEARER_TOKEN", bad)]).unwrap_err();
+        assert_eq!(err.key(), Some("metrics.bearer_token"), "{err}");
+        let text = err.to_string();
+        assert!(
+            text.contains("(hidden)") && (bad.is_empty() || !text.contains(bad)),
+            "{text}"
+        );
+    }
+}
