@@ -174,8 +174,7 @@ async fn bind_and_capture(config: &MonitoringConfig) -> String {
     let server = Server::new(&obs).bind().await.unwrap();
     obs.shutdown().trigger("test");
     server.run().await.unwrap();
-    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    text
+    String::from_utf8(captured.0.lock().unwrap().clone()).unwrap()
 }
 
 #[tokio::test]
