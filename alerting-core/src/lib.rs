@@ -39,8 +39,18 @@
 //! # Ok::<(), alerting_core::metrics::MetricsError>(())
 //! ```
 //!
+//! A service sets everything up in one call with [`Observability`]
+//! (logging, the registry installed as the global one, health, shutdown,
+//! from one configuration); `alerting-axum`'s `Server` serves the
+//! endpoints beside the service's router; alert rules and dashboards are
+//! generated at build time by `alerting-rules` from the same metric
+//! definitions.
+//!
 //! # Modules
 //!
+//! - [`bootstrap`]: [`Observability`], the one-call set-up, and
+//!   [`MainError`], an error type for `main` that prints causes, not
+//!   `Debug`.
 //! - [`metrics`]: registry, typed families, buckets, the process collector,
 //!   encoding to the Prometheus text format and OpenMetrics.
 //! - [`instrument`]: what [`#[instrumented]`](macro@instrumented) records
@@ -56,10 +66,22 @@
 //!   configuration for all of the above, from TOML and `ALERTING_…`
 //!   environment variables.
 //!
+//! Metric references ([`metrics::MetricRef`], [`metrics::Named`]) live
+//! with the metrics: each part that writes a family (the registry,
+//! `#[instrumented]`, health, the process collector, the HTTP families of
+//! [`metrics::http`]) hands out its own, for `alerting-rules` to name.
+//!
 //! # Features
 //!
-//! - `macros` (default): the derives `LabelSet`, `LabelValue` and
-//!   `MetricGroup`, re-exported from `alerting-macros`.
+//! All on by default; `default-features = false, features = ["macros"]`
+//! keeps typed metrics and `#[instrumented]` alone.
+//!
+//! - `macros`: `#[instrumented]` and the derives `LabelSet`, `LabelValue`
+//!   and `MetricGroup`, re-exported from `alerting-macros`.
+//! - `runtime`: [`health`] and [`shutdown`], on tokio.
+//! - `logging`: [`logging`], the `tracing-subscriber` set-up.
+//! - `config`: [`config`]'s loader and [`MonitoringConfig`](config::MonitoringConfig),
+//!   [`bootstrap`]; turns on `runtime` and `logging`.
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

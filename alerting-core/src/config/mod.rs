@@ -37,7 +37,7 @@
 //!
 //! Every duration is a number of seconds in a key ending in `_secs`; a
 //! fraction is allowed (`timeout_secs = 0.5`). In Rust the fields are
-//! [`Duration`]s (`config.shutdown.deadline`).
+//! [`Duration`](std::time::Duration)s (`config.shutdown.deadline`).
 //!
 //! # Environment variables
 //!

@@ -17,7 +17,7 @@ use crate::metrics::{MetricsError, Registry};
 /// is a plain serde type: embed it in a service's own configuration
 /// (`#[serde(default)] monitoring: MonitoringConfig`), or load it on its own
 /// with [`MonitoringConfig::load`] to get errors that name the key and
-/// environment overrides (see the [module documentation](self)).
+/// environment overrides (see the [module documentation](crate::config)).
 ///
 /// ```
 /// use std::time::Duration;

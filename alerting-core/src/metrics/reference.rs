@@ -70,7 +70,7 @@ struct Info {
 /// A `MetricRef` is obtained from something that exists, never typed in:
 /// [`Named::metric_ref`] for a metric you registered, the `metric_refs`
 /// functions of the parts that register families themselves
-/// ([`instrument::metric_refs`](crate::instrument::metric_refs),
+/// ([`instrument::Instrumented`](crate::instrument::Instrumented),
 /// [`ProcessCollector::metric_refs`](crate::metrics::ProcessCollector::metric_refs),
 /// [`http::metric_refs`](crate::metrics::http::metric_refs) and, with the
 /// `runtime` feature, `health::metric_refs`), or `alerting_rules`'
