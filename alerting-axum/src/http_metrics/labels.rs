@@ -109,6 +109,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn label_names_are_the_shared_http_schema() {
+        use alerting_core::metrics::LabelSet as _;
+        use alerting_core::metrics::http::{METHOD_LABEL, ROUTE_LABEL, STATUS_LABEL};
+        assert_eq!(
+            RequestLabels::NAMES,
+            [METHOD_LABEL, ROUTE_LABEL, STATUS_LABEL]
+        );
+        assert_eq!(RouteLabels::NAMES, [METHOD_LABEL, ROUTE_LABEL]);
+    }
+
+    #[test]
     fn methods_fold_into_other() {
         assert_eq!(HttpMethod::of(&Method::GET), HttpMethod::Get);
         assert_eq!(HttpMethod::of(&Method::PATCH), HttpMethod::Patch);

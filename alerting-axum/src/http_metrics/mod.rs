@@ -95,6 +95,7 @@ mod service;
 
 use std::sync::Arc;
 
+use alerting_core::metrics::http::{self, HttpMetricRefs};
 use alerting_core::metrics::{Buckets, MetricsError, Registry};
 use tower_layer::Layer;
 
@@ -212,6 +213,30 @@ impl HttpMetricsBuilder {
     pub fn buckets(mut self, buckets: Buckets) -> Self {
         self.buckets = Some(buckets);
         self
+    }
+
+    /// References to the families a layer built with these options
+    /// registers in `registry` (its duration buckets included), for rules
+    /// and dashboards. The names are
+    /// [`alerting_core::metrics::http`]'s, shared with `alerting-rules`.
+    ///
+    /// ```
+    /// use alerting_axum::HttpMetricsLayer;
+    /// use alerting_core::metrics::{Buckets, Registry};
+    ///
+    /// let registry = Registry::builder().namespace("api").build()?;
+    /// let options = HttpMetricsLayer::builder().buckets(Buckets::fast_latency());
+    /// let refs = options.metric_refs(&registry);
+    /// assert_eq!(refs.duration.name(), "api_http_request_duration_seconds");
+    /// assert_eq!(refs.duration.bucket_bounds(), Some(Buckets::fast_latency().bounds()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn metric_refs(&self, registry: &Registry) -> HttpMetricRefs {
+        let refs = http::metric_refs(registry);
+        match &self.buckets {
+            Some(buckets) => refs.with_duration_buckets(buckets),
+            None => refs,
+        }
     }
 
     /// Registers the families in `registry` and returns the layer.
