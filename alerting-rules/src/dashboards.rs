@@ -14,6 +14,8 @@
 //!   check durations;
 //! - [`Dashboard::process`]: resident memory, CPU, file descriptors,
 //!   threads;
+//! - [`Dashboard::common_rows`]: the three above, the rows a service's
+//!   dashboard ends with;
 //! - [`Dashboard::slo`]: an SLO's error ratio and remaining error budget;
 //! - [`Dashboard::row`]: rows of your own panels.
 //!
@@ -751,6 +753,43 @@ impl Dashboard {
                     .query(Expr::from(sel(builtin::process_threads())), "{{instance}}"),
             );
         self.row(row)
+    }
+
+    /// The rows every service's dashboard ends with, after its own: a row
+    /// per `#[instrumented]` function of `names`
+    /// ([`instrumented_functions`](Self::instrumented_functions)), the
+    /// health checks of `registry` ([`health`](Self::health)) and the
+    /// process ([`process`](Self::process)).
+    ///
+    /// ```
+    /// use alerting_core::metrics::Registry;
+    /// use alerting_rules::builtin;
+    /// use alerting_rules::dashboards::Dashboard;
+    ///
+    /// let registry = Registry::builder().const_label("service", "checkout").build()?;
+    /// let fns = builtin::Instrumented::new(&registry).with_in_flight(&["checkout"]);
+    /// let dashboard = Dashboard::new("checkout", "checkout")
+    ///     .for_registry(&registry)
+    ///     .filter("service", "checkout")
+    ///     .instrumented_overview(&fns)
+    ///     .common_rows(&fns, &["checkout", "refund"], &registry);
+    /// let rows: Vec<&str> = dashboard.rows().iter().map(|r| r.title()).collect();
+    /// assert_eq!(rows, ["Overview", "fn checkout", "fn refund", "Health", "Process"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn common_rows(
+        self,
+        functions: &Instrumented,
+        names: &[&str],
+        registry: &Registry,
+    ) -> Self {
+        self.instrumented_functions(functions, names)
+            .health(
+                &builtin::health_check_status(registry),
+                &builtin::health_check_duration(registry),
+            )
+            .process()
     }
 
     /// An SLO: its error ratio over the short and long alert windows, and

@@ -21,6 +21,10 @@
 //! | [`high_resident_memory`] | `HighMemoryUsage` | warning, for 5m |
 //! | [`scrape_target_down`] | `ScrapeTargetDown` | critical, for 1m |
 //! | [`health_check_down`] | `HealthCheckDown` | critical, for 1m |
+//!
+//! [`CommonAlerts`] gathers the last three for one service, with their
+//! rule tests; [`tag`] gives an alert the `service` label and runbook link
+//! a service's alerts share.
 
 use std::time::Duration;
 
@@ -30,8 +34,9 @@ use crate::expr::{Expr, Matcher, Selector, error_ratio, histogram_quantile, rate
 use crate::metric::Select;
 use crate::rule::{AlertRule, Severity};
 use crate::slo::{fmt_seconds, percent};
-use crate::{absent, fmt_duration};
-use alerting_core::metrics::MetricRef;
+use crate::testing::{ExpectedAlert, TestCase, fires_and_stays_silent, humanize1024};
+use crate::{absent, builtin, fmt_duration};
+use alerting_core::metrics::{MetricRef, Registry};
 
 const FIVE_MINUTES: Duration = Duration::from_secs(300);
 
@@ -251,7 +256,7 @@ pub fn db_pool_near_exhaustion(
 }
 
 /// `HighMemoryUsage`: resident memory (`process_resident_memory_bytes`,
-/// see [`builtin::process_resident_memory_bytes`](super::builtin::process_resident_memory_bytes))
+/// see [`builtin::process_resident_memory_bytes`])
 /// above `max_bytes` for 5 minutes.
 pub fn high_resident_memory(resident: impl Into<Selector>, max_bytes: f64) -> AlertRule {
     AlertRule::new("HighMemoryUsage", Expr::from(resident.into()).gt(max_bytes))
@@ -265,7 +270,7 @@ pub fn high_resident_memory(resident: impl Into<Selector>, max_bytes: f64) -> Al
 }
 
 /// `ScrapeTargetDown`: Prometheus could not scrape the target for a
-/// minute (`up == 0`, see [`builtin::up`](super::builtin::up); narrow it
+/// minute (`up == 0`, see [`builtin::up`]; narrow it
 /// to the service's job).
 pub fn scrape_target_down(up: impl Into<Selector>) -> AlertRule {
     AlertRule::new("ScrapeTargetDown", Expr::from(up.into()).equal(0.0))
@@ -294,6 +299,195 @@ pub fn health_check_down_of(status: Selector) -> AlertRule {
             "The health check {{ $labels.check }} has reported down on {{ $labels.instance }} \
              for a minute.",
         )
+}
+
+/// Tags an alert of `service`: the `service` label (for routing and
+/// inhibition in Alertmanager) and a `runbook_url` annotation,
+/// `<runbooks>#<alert name in lower case>`, the anchor GitHub gives a
+/// `### HighErrorRate` heading in a Markdown runbook.
+///
+/// ```
+/// use alerting_core::metrics::Registry;
+/// use alerting_rules::{builtin, packs};
+///
+/// let fns = builtin::Instrumented::new(&Registry::new());
+/// let rule = packs::tag(
+///     packs::high_error_rate(&fns, 0.05),
+///     "checkout",
+///     "https://runbooks.example.com/checkout.md",
+/// );
+/// assert_eq!(rule.labels()["service"], "checkout");
+/// assert_eq!(
+///     rule.annotations()["runbook_url"],
+///     "https://runbooks.example.com/checkout.md#higherrorrate",
+/// );
+/// ```
+pub fn tag(rule: AlertRule, service: &str, runbooks: &str) -> AlertRule {
+    with_runbook(rule.label("service", service), runbooks)
+}
+
+fn with_runbook(rule: AlertRule, runbooks: &str) -> AlertRule {
+    let anchor = rule.name().to_lowercase();
+    rule.runbook_url(format!("{runbooks}#{anchor}"))
+}
+
+/// The alerts every service has on what runs it, labelled with its
+/// `service`: [`high_resident_memory`] (`HighMemoryUsage`) on its process,
+/// [`scrape_target_down`] (`ScrapeTargetDown`) on its scrape target, which
+/// Prometheus scrapes as job `service`, and [`health_check_down_of`]
+/// (`HealthCheckDown`) on its health checks; and their rule tests.
+///
+/// ```
+/// use alerting_core::metrics::Registry;
+/// use alerting_rules::testing::RuleTests;
+/// use alerting_rules::{RuleFile, RuleGroup, packs};
+///
+/// let registry = Registry::builder().const_label("service", "checkout").build()?;
+/// let common = packs::CommonAlerts::new("checkout", &registry, 1e9)
+///     .runbooks("https://runbooks.example.com/checkout.md");
+/// let rules = RuleFile::new()
+///     .for_registry(&registry)
+///     .group(RuleGroup::new("checkout").rules(common.rules()));
+/// assert!(rules.to_yaml()?.contains(r#"up{job="checkout"} == 0"#));
+///
+/// // Resident memory at 1.5 GB fires, at 300 MB does not; the check `db`
+/// // down fires, degraded does not.
+/// let cases = common.test_cases("checkout-1:9100", "db", 1_500_000_000, 300_000_000);
+/// let yaml = RuleTests::new(["rules.yml"]).for_registry(&registry).tests(cases).to_yaml()?;
+/// assert!(yaml.contains("Resident memory is 1.397GiB on checkout-1:9100 (threshold 1 GB)."));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct CommonAlerts {
+    service: String,
+    max_resident_bytes: f64,
+    health_status: MetricRef,
+    memory: AlertRule,
+    target_down: AlertRule,
+    health_down: AlertRule,
+}
+
+impl CommonAlerts {
+    /// The alerts of `service`, whose metrics `registry` holds (for the
+    /// health check family's name) and whose resident memory should stay
+    /// under `max_resident_bytes`.
+    pub fn new(service: &str, registry: &Registry, max_resident_bytes: f64) -> Self {
+        let health_status = builtin::health_check_status(registry);
+        let tagged = |rule: AlertRule| rule.label("service", service);
+        Self {
+            service: service.to_owned(),
+            max_resident_bytes,
+            memory: tagged(high_resident_memory(
+                builtin::process_resident_memory_bytes()
+                    .select()
+                    .eq("service", service),
+                max_resident_bytes,
+            )),
+            target_down: tagged(scrape_target_down(
+                builtin::up().select().eq("job", service),
+            )),
+            health_down: tagged(health_check_down_of(
+                health_status.select().eq("service", service),
+            )),
+            health_status,
+        }
+    }
+
+    /// Adds a runbook link to each alert, as [`tag`] does.
+    #[must_use]
+    pub fn runbooks(self, runbooks: &str) -> Self {
+        Self {
+            memory: with_runbook(self.memory, runbooks),
+            target_down: with_runbook(self.target_down, runbooks),
+            health_down: with_runbook(self.health_down, runbooks),
+            ..self
+        }
+    }
+
+    /// The rules: `HighMemoryUsage`, `ScrapeTargetDown`, `HealthCheckDown`.
+    pub fn rules(&self) -> [AlertRule; 3] {
+        [
+            self.memory.clone(),
+            self.target_down.clone(),
+            self.health_down.clone(),
+        ]
+    }
+
+    /// A firing and a silent case of each alert
+    /// ([`fires_and_stays_silent`]), on the target `instance`: resident
+    /// memory held at `faulty_resident` bytes (above the threshold) and at
+    /// `healthy_resident` (below it); the target down after two scrapes,
+    /// and up; the health check `check` down, and degraded (which is not
+    /// down).
+    pub fn test_cases(
+        &self,
+        instance: &str,
+        check: &str,
+        faulty_resident: u64,
+        healthy_resident: u64,
+    ) -> Vec<TestCase> {
+        let service = self.service.as_str();
+        let target = [("instance", instance), ("job", service)];
+        let on_target = |s: Selector| {
+            s.eq("instance", instance)
+                .eq("job", service)
+                .eq("service", service)
+        };
+        let minutes = |n: u64| Duration::from_secs(60 * n);
+        let mut cases = Vec::new();
+
+        let resident = on_target(builtin::process_resident_memory_bytes().select());
+        cases.extend(fires_and_stays_silent(
+            &self.memory,
+            minutes(10),
+            &[(resident.clone(), &format!("{faulty_resident}x15"))],
+            &[(resident, &format!("{healthy_resident}x15"))],
+            ExpectedAlert::of(&self.memory)
+                .labels(target)
+                .label("service", service)
+                .summary(format!("High memory usage on {instance}"))
+                .description(format!(
+                    "Resident memory is {}B on {instance} (threshold {}).",
+                    humanize1024(faulty_resident as f64),
+                    bytes(self.max_resident_bytes)
+                )),
+        ));
+
+        let up = builtin::up()
+            .select()
+            .eq("instance", instance)
+            .eq("job", service);
+        cases.extend(fires_and_stays_silent(
+            &self.target_down,
+            minutes(5),
+            &[(up.clone(), "1 1 0x10")],
+            &[(up, "1x10")],
+            ExpectedAlert::of(&self.target_down)
+                .labels(target)
+                .summary(format!("{service} target {instance} is down"))
+                .description(format!(
+                    "Prometheus has failed to scrape {instance} (job {service}) for a minute: the \
+                     service is down or unreachable, and its other alerts cannot fire."
+                )),
+        ));
+
+        let status = on_target(self.health_status.select()).eq("check", check);
+        cases.extend(fires_and_stays_silent(
+            &self.health_down,
+            minutes(5),
+            &[(status.clone(), "1 1 0x10")],
+            // Degraded (0.5) is not down.
+            &[(status, "1 1 0.5x10")],
+            ExpectedAlert::of(&self.health_down)
+                .labels(target)
+                .labels([("check", check), ("service", service)])
+                .summary(format!("Health check {check} is down"))
+                .description(format!(
+                    "The health check {check} has reported down on {instance} for a minute."
+                )),
+        ));
+        cases
+    }
 }
 
 /// `1e9` → `1 GB`, `1073741824` → `1 GiB`.

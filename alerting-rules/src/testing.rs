@@ -35,6 +35,17 @@
 //! assert!(tests.to_yaml()?.contains("alertname: WebSocketDisconnected"));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! Helpers write the cases most services need:
+//!
+//! - [`fires_and_stays_silent`]: an alert firing on a faulty series, with
+//!   its labels and expanded annotations, and silent on a healthy one;
+//! - [`slo_burn_cases`] and [`latency_slo_case`]: an SLO's burn-rate
+//!   alerts at the workbook's burn rates, expected with
+//!   [`ExpectedAlert::slo_burn`];
+//! - [`CommonAlerts::test_cases`](crate::packs::CommonAlerts::test_cases):
+//!   the alerts every service has on its process, scrape target and
+//!   health checks.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -42,9 +53,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::RulesError;
 use crate::expr::{Expr, Selector, fmt_duration, target_set};
 use crate::rule::{AlertRule, comment};
+use crate::{RulesError, Slo, le_values};
 
 /// A `promtool test rules` file.
 #[derive(Clone, Debug)]
@@ -276,13 +287,45 @@ pub struct ExpectedAlert {
 }
 
 impl ExpectedAlert {
-    /// An alert with `rule`'s own labels (severity and the others it adds);
-    /// add the series' labels and the expanded annotations.
+    /// An alert with `rule`'s own labels (severity and the others it adds)
+    /// and its annotations that hold no template (no `{{`), such as
+    /// `runbook_url`, which Prometheus leaves as they are; add the series'
+    /// labels and the expanded annotations.
     pub fn of(rule: &AlertRule) -> Self {
         Self {
             labels: rule.labels().clone(),
-            annotations: BTreeMap::new(),
+            annotations: rule
+                .annotations()
+                .iter()
+                .filter(|(_, text)| !text.contains("{{"))
+                .map(|(name, text)| (name.clone(), text.clone()))
+                .collect(),
         }
+    }
+
+    /// The alert `rule` (one of [`Slo::alerts`]) raises when the SLO's
+    /// error ratio over the rule's windows is `error_ratio` (`0.015` for
+    /// 15× a budget of 0.1%): the rule's labels, the labels of the SLO's
+    /// recorded series (`slo`, and `service` when set), and its
+    /// annotations with `$value` expanded as Prometheus'
+    /// `humanizePercentage` does.
+    pub fn slo_burn(slo: &Slo, rule: &AlertRule, error_ratio: f64) -> Self {
+        // The alert's series are the recorded error ratios: their labels
+        // are those every recording rule of the SLO adds.
+        let recorded = slo
+            .recording_rules()
+            .ok()
+            .and_then(|rules| rules.first().map(|r| r.labels().clone()))
+            .unwrap_or_default();
+        let value = humanize_percentage(error_ratio);
+        let mut alert = Self::of(rule).labels(recorded);
+        for (name, text) in rule.annotations() {
+            if text.contains("{{") {
+                let expanded = text.replace("{{ $value | humanizePercentage }}", &value);
+                alert = alert.annotation(name, expanded);
+            }
+        }
+        alert
     }
 
     /// A label the alert has (from the series, or the rule).
@@ -292,11 +335,275 @@ impl ExpectedAlert {
         self
     }
 
+    /// Labels the alert has, as [`label`](Self::label).
+    #[must_use]
+    pub fn labels<K: Into<String>, V: Into<String>>(
+        mut self,
+        labels: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        self.labels
+            .extend(labels.into_iter().map(|(k, v)| (k.into(), v.into())));
+        self
+    }
+
     /// An annotation as Prometheus expands it.
     #[must_use]
     pub fn annotation(mut self, name: impl Into<String>, text: impl Into<String>) -> Self {
         self.annotations.insert(name.into(), text.into());
         self
+    }
+
+    /// The `summary` annotation as Prometheus expands it.
+    #[must_use]
+    pub fn summary(self, text: impl Into<String>) -> Self {
+        self.annotation("summary", text)
+    }
+
+    /// The `description` annotation as Prometheus expands it.
+    #[must_use]
+    pub fn description(self, text: impl Into<String>) -> Self {
+        self.annotation("description", text)
+    }
+}
+
+/// A firing case and a healthy case of one alert, both evaluated at `at`:
+/// `<Alert> fires` on the `faulty` input series, expecting `fired`, and
+/// `<Alert> stays silent when healthy` on the `healthy` ones. Each series is
+/// a selector with `=` matchers and its values in promtool's notation.
+///
+/// ```
+/// use std::time::Duration;
+/// use alerting_core::metrics::{Gauge, Named, Registry};
+/// use alerting_rules::testing::{ExpectedAlert, RuleTests, fires_and_stays_silent};
+/// use alerting_rules::{Select, packs};
+///
+/// let registry = Registry::new();
+/// let conns: Named<Gauge> = registry.register("ws_connections_active", "Open connections")?;
+/// let rule = packs::websocket_disconnected(&conns, &[]);
+/// let series = conns.select().eq("instance", "a:9000");
+/// let cases = fires_and_stays_silent(
+///     &rule,
+///     Duration::from_secs(8 * 60),
+///     // Down after two minutes…
+///     &[(series.clone(), "1 1 0x10")],
+///     // …or back up before the alert's `for` is over.
+///     &[(series, "1 1 0 1x10")],
+///     ExpectedAlert::of(&rule)
+///         .label("instance", "a:9000")
+///         .summary("WebSocket disconnected")
+///         .description(
+///             "No WebSocket connection has been open for 5 minutes. Events are not being received.",
+///         ),
+/// );
+/// assert_eq!(cases[0].name(), "WebSocketDisconnected fires");
+/// assert_eq!(cases[1].name(), "WebSocketDisconnected stays silent when healthy");
+/// let yaml = RuleTests::new(["rules.yml"]).tests(cases).to_yaml()?;
+/// assert!(yaml.contains("values: 1 1 0 1x10"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn fires_and_stays_silent(
+    rule: &AlertRule,
+    at: Duration,
+    faulty: &[(Selector, &str)],
+    healthy: &[(Selector, &str)],
+    fired: ExpectedAlert,
+) -> [TestCase; 2] {
+    let case = |name: String, series: &[(Selector, &str)]| {
+        series
+            .iter()
+            .fold(TestCase::new(name), |case, (s, values)| {
+                case.series(s.clone(), *values)
+            })
+    };
+    [
+        case(format!("{} fires", rule.name()), faulty)
+            .expect(AlertTest::new(rule, at).fires(fired)),
+        case(
+            format!("{} stays silent when healthy", rule.name()),
+            healthy,
+        )
+        .expect(AlertTest::new(rule, at)),
+    ]
+}
+
+/// The burn rates [`slo_burn_cases`] tests, as multiples of the error
+/// budget: above each of the workbook's factors (14.4, 6, 3, 1), and one
+/// below them all.
+pub const SLO_BURN_RATES: [f64; 5] = [15.0, 7.0, 4.0, 2.0, 0.5];
+
+/// How long the error ratio is held before the SLO's alerts are evaluated.
+const BURN_HELD: Duration = Duration::from_secs(3600);
+
+/// Test cases of an SLO's burn-rate alerts, one per rate of
+/// [`SLO_BURN_RATES`]: `good` and `bad`, two input series of the SLO's
+/// counters (selectors with `=` matchers, `outcome="ok"` and
+/// `outcome="error"`), grow by 1000 events a minute, `rate × budget` of them
+/// bad, for an hour; then every alert whose window pair has a factor below
+/// the rate fires ([`ExpectedAlert::slo_burn`]) and the others do not.
+///
+/// ```
+/// use std::time::Duration;
+/// use alerting_core::metrics::Registry;
+/// use alerting_rules::testing::{RuleTests, latency_slo_case, slo_burn_cases};
+/// use alerting_rules::{Matcher, Sli, Slo, builtin};
+/// use alerting_rules::prelude::*;
+///
+/// let registry = Registry::builder().const_label("service", "shop").build()?;
+/// let fns = builtin::Instrumented::new(&registry);
+/// let slo = Slo::new("checkout", Sli::instrumented(&fns, "checkout"), 0.999).service("shop");
+/// let calls = |outcome: &str| {
+///     fns.calls().select().eq("function", "checkout").eq("outcome", outcome).eq("service", "shop")
+/// };
+/// let mut cases = slo_burn_cases(&slo, calls("ok"), calls("error"))?;
+///
+/// let threshold = Duration::from_secs(1);
+/// let fast = Slo::new(
+///     "checkout_latency",
+///     Sli::instrumented_latency(&fns, "checkout", threshold).matching(Matcher::eq("service", "shop")),
+///     0.99,
+/// )
+/// .service("shop");
+/// let histogram = fns.duration().select().eq("function", "checkout").eq("service", "shop");
+/// cases.push(latency_slo_case(&fast, histogram, threshold)?);
+///
+/// let yaml = RuleTests::new(["rules.yml"]).for_registry(&registry).tests(cases).to_yaml()?;
+/// assert!(yaml.contains("name: 'checkout: error ratio at 15x the budget for an hour'"));
+/// assert!(yaml.contains("description: Calls of `checkout` that failed are 1.5% over the last 1h"));
+/// assert!(yaml.contains(r#"le="1"}"#));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+///
+/// When the SLO is not valid ([`Slo::alerts`]).
+pub fn slo_burn_cases(
+    slo: &Slo,
+    good: impl Into<Selector>,
+    bad: impl Into<Selector>,
+) -> Result<Vec<TestCase>, RulesError> {
+    let (good, bad) = (good.into(), bad.into());
+    let alerts = slo.alerts()?;
+    let budget = slo.error_budget();
+    Ok(SLO_BURN_RATES
+        .iter()
+        .map(|&burn| {
+            let errors = 1000.0 * budget * burn;
+            let ok = 1000.0 - errors;
+            TestCase::new(format!(
+                "{}: error ratio at {burn}x the budget for an hour",
+                slo.name()
+            ))
+            .series(good.clone(), format!("0+{ok}x70"))
+            .series(bad.clone(), format!("0+{errors}x70"))
+            .expect(burn_test(slo, &alerts, burn))
+        })
+        .collect())
+}
+
+/// The test case of a latency SLO: for an hour, 1000 events a minute,
+/// 15× the error budget of them slower than `threshold` (the SLO's, a
+/// bucket bound of the histogram); then every alert fires. `histogram` is
+/// the SLO's histogram with `=` matchers (the case writes its `_bucket`
+/// series at `threshold` and `+Inf`, and its `_count`).
+///
+/// One case is enough next to [`slo_burn_cases`]: which alerts fire at
+/// which rate does not depend on the SLI; this case checks that the
+/// latency SLI counts the slow events.
+///
+/// # Errors
+///
+/// When the SLO is not valid ([`Slo::alerts`]).
+pub fn latency_slo_case(
+    slo: &Slo,
+    histogram: impl Into<Selector>,
+    threshold: Duration,
+) -> Result<TestCase, RulesError> {
+    const BURN: f64 = 15.0;
+    let histogram = histogram.into();
+    let alerts = slo.alerts()?;
+    let slow = 1000.0 * slo.error_budget() * BURN;
+    let le = le_values(threshold.as_secs_f64()).swap_remove(0);
+    Ok(TestCase::new(format!(
+        "{}: {BURN}x the budget slower than the threshold",
+        slo.name()
+    ))
+    .series(
+        histogram.clone().bucket().eq("le", &le),
+        format!("0+{}x70", 1000.0 - slow),
+    )
+    .series(histogram.clone().bucket().eq("le", "+Inf"), "0+1000x70")
+    .series(histogram.count(), "0+1000x70")
+    .expect(burn_test(slo, &alerts, BURN)))
+}
+
+/// An hour at `burn` × the budget: the alerts of `slo` (its `alerts`) whose
+/// factor is below `burn` fire.
+fn burn_test(slo: &Slo, alerts: &[AlertRule], burn: f64) -> AlertTest {
+    let ratio = burn * slo.error_budget();
+    let fired = alerts
+        .iter()
+        .zip(slo.burn_window_list())
+        .filter(|(_, window)| burn > window.factor())
+        .map(|(rule, _)| ExpectedAlert::slo_burn(slo, rule, ratio));
+    AlertTest {
+        eval_time: BURN_HELD,
+        alertname: slo.alert(),
+        expected: fired.collect(),
+    }
+}
+
+/// `{{ $value | humanizePercentage }}`: Go's `%.4g` of the ratio × 100.
+pub(crate) fn humanize_percentage(ratio: f64) -> String {
+    format!("{}%", format_g4(ratio * 100.0))
+}
+
+/// `{{ $value | humanize1024 }}`: Go's `%.4g` after dividing by 1024 while
+/// at least 1024, with the binary prefix (`1.397Gi`).
+pub(crate) fn humanize1024(value: f64) -> String {
+    if value.abs() <= 1.0 || !value.is_finite() {
+        return format_g4(value);
+    }
+    let mut v = value;
+    let mut prefix = "";
+    for p in ["Ki", "Mi", "Gi", "Ti", "Pi", "Ei", "Zi", "Yi"] {
+        if v.abs() < 1024.0 {
+            break;
+        }
+        prefix = p;
+        v /= 1024.0;
+    }
+    format!("{}{prefix}", format_g4(v))
+}
+
+/// Go's `fmt.Sprintf("%.4g", v)`: four significant digits, trailing zeros
+/// dropped, an exponent below 1e-4 and from 1e4.
+fn format_g4(v: f64) -> String {
+    const PRECISION: i32 = 4;
+    if v.is_nan() {
+        return "NaN".to_owned();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "+Inf" } else { "-Inf" }.to_owned();
+    }
+    if v == 0.0 {
+        return "0".to_owned();
+    }
+    let scientific = format!("{:.*e}", (PRECISION - 1) as usize, v);
+    let (mantissa, exponent) = scientific.split_once('e').unwrap_or((&scientific, "0"));
+    let exponent: i32 = exponent.parse().unwrap_or(0);
+    let trim = |s: &str| {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_owned()
+        } else {
+            s.to_owned()
+        }
+    };
+    if !(-4..PRECISION).contains(&exponent) {
+        let sign = if exponent < 0 { '-' } else { '+' };
+        format!("{}e{sign}{:02}", trim(mantissa), exponent.abs())
+    } else {
+        let decimals = (PRECISION - 1 - exponent).max(0) as usize;
+        trim(&format!("{v:.decimals$}"))
     }
 }
 
@@ -344,4 +651,118 @@ struct ExpAlertYaml {
     exp_labels: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     exp_annotations: BTreeMap<String, String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::process::Command;
+    use std::time::Duration;
+
+    use alerting_core::metrics::Registry;
+
+    use super::{
+        RuleTests, format_g4, humanize_percentage, humanize1024, latency_slo_case, slo_burn_cases,
+    };
+    use crate::prelude::*;
+    use crate::{Matcher, RuleFile, RuleGroup, Sli, Slo, builtin, packs};
+
+    /// The helpers' cases on an HTTP service (an SLI and a latency
+    /// threshold other than the examples'), run by promtool.
+    #[test]
+    fn promtool_passes_the_helpers_cases() {
+        let registry = Registry::builder()
+            .const_label("service", "shop")
+            .build()
+            .expect("registry");
+        let requests = builtin::http_requests(&registry);
+        let duration = builtin::http_request_duration(&registry);
+        let shop = Matcher::eq("service", "shop");
+        let availability = Slo::new(
+            "checkout",
+            Sli::http_route(&requests, "/checkout").matching(shop.clone()),
+            0.995,
+        )
+        .service("shop")
+        .runbook_url("https://runbooks.example.com/shop.md#slo");
+        let threshold = Duration::from_millis(500);
+        let latency = Slo::new(
+            "checkout_latency",
+            Sli::http_route_latency(&duration, "/checkout", threshold).matching(shop),
+            0.99,
+        )
+        .service("shop");
+        let common = packs::CommonAlerts::new("shop", &registry, 5e8)
+            .runbooks("https://runbooks.example.com/shop.md");
+        let rules = RuleFile::new()
+            .for_registry(&registry)
+            .group(RuleGroup::new("shop").rules(common.rules()))
+            .groups(availability.rule_groups().expect("slo"))
+            .groups(latency.rule_groups().expect("slo"));
+
+        let request = |status: &str| {
+            requests
+                .select()
+                .eq("method", "POST")
+                .eq("route", "/checkout")
+                .eq("status", status)
+                .eq("service", "shop")
+        };
+        let mut cases = slo_burn_cases(&availability, request("200"), request("503")).expect("slo");
+        let histogram = duration
+            .select()
+            .eq("method", "POST")
+            .eq("route", "/checkout")
+            .eq("service", "shop");
+        cases.push(latency_slo_case(&latency, histogram, threshold).expect("latency"));
+        cases.extend(common.test_cases("shop-1:8080", "db", 900_000_000, 100_000_000));
+        let tests = RuleTests::new(["rules.yml"])
+            .for_registry(&registry)
+            .tests(cases);
+
+        let dir = std::env::temp_dir().join(format!("alerting-testing-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        rules.write(dir.join("rules.yml")).expect("rules");
+        tests.write(dir.join("rules_test.yml")).expect("tests");
+        let yaml = tests.to_yaml().expect("yaml");
+        assert!(yaml.contains(r#"le="0.5"}"#), "{yaml}");
+        assert!(yaml.contains("Resident memory is 858.3MiB"), "{yaml}");
+        let out = Command::new("promtool")
+            .args(["test", "rules", "rules_test.yml"])
+            .current_dir(&dir)
+            .output()
+            .expect("cannot run promtool: install Debian's `prometheus` package (.ci/run does)");
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(
+            out.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    #[test]
+    fn values_are_formatted_as_go_formats_them() {
+        // fmt.Sprintf("%.4g", v) in Go.
+        for (v, go) in [
+            (0.0, "0"),
+            (1.5, "1.5"),
+            (0.7000000000000001, "0.7"),
+            (15.0, "15"),
+            (2.4249999, "2.425"),
+            (1023.96, "1024"),
+            (9.99996, "10"),
+            (12346.0, "1.235e+04"),
+            (0.00001234, "1.234e-05"),
+            (0.0001234, "0.0001234"),
+            (-3.25, "-3.25"),
+        ] {
+            assert_eq!(format_g4(v), go, "{v}");
+        }
+        assert_eq!(humanize_percentage(0.015), "1.5%");
+        assert_eq!(humanize_percentage(0.007), "0.7%");
+        assert_eq!(humanize1024(1_500_000_000.0), "1.397Gi");
+        assert_eq!(humanize1024(4_294_967_296.0), "4Gi");
+        assert_eq!(humanize1024(512.0), "512");
+        assert_eq!(humanize1024(0.5), "0.5");
+    }
 }

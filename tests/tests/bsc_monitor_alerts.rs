@@ -6,7 +6,7 @@
 //! same port). `WebSocketDisconnected` and `NoDataReceived` must reach
 //! `firing` during the outage and resolve once the node is back.
 //!
-//! The rules are the committed ones (`alerting_generate::bsc`, the same
+//! The rules are the committed ones (`bsc_monitor::generate`, the same
 //! definitions) at a test time scale: 1 s evaluation, `for: 2s`,
 //! a 5 s no-data window. Every wait is bounded; everything listens on
 //! 127.0.0.1.
@@ -31,12 +31,12 @@ fn alerts_in(prometheus: &Prometheus, state: &str) -> Vec<String> {
 
 #[test]
 fn node_outage_fires_the_websocket_and_no_data_alerts_and_they_resolve() {
-    let timing = alerting_generate::Timing {
+    let timing = bsc_monitor::generate::Timing {
         interval: Duration::from_secs(1),
         pending: Duration::from_secs(2),
         no_data_window: Duration::from_secs(5),
     };
-    let generated = alerting_generate::bsc::with(&timing).expect("generate the rules");
+    let generated = bsc_monitor::generate::with(&timing).expect("generate the rules");
     let [disconnected, no_data] = [
         "WebSocketDisconnected".to_owned(),
         "NoDataReceived".to_owned(),

@@ -7,7 +7,7 @@
 //! and `NoDataReceived` must reach `firing` for every batch during the
 //! outage, and resolve for every batch once the node is back.
 //!
-//! The rules are the committed ones (`alerting_generate::sol`, the same
+//! The rules are the committed ones (`sol_monitor::generate`, the same
 //! definitions) at a test time scale: 1 s evaluation, `for: 2s`, a 5 s
 //! no-data window. Every wait is bounded; everything listens on 127.0.0.1.
 
@@ -54,12 +54,12 @@ fn every_batch(names: &[&str]) -> BTreeSet<(String, String)> {
 
 #[test]
 fn node_outage_fires_the_websocket_and_no_data_alerts_per_batch_and_they_resolve() {
-    let timing = alerting_generate::Timing {
+    let timing = sol_monitor::generate::Timing {
         interval: Duration::from_secs(1),
         pending: Duration::from_secs(2),
         no_data_window: Duration::from_secs(5),
     };
-    let generated = alerting_generate::sol::with(&timing).expect("generate the rules");
+    let generated = sol_monitor::generate::with(&timing).expect("generate the rules");
     let stream = ["WebSocketDisconnected", "NoDataReceived"];
     for name in stream {
         assert!(generated.rules.alerts().any(|a| a.name() == name), "{name}");

@@ -20,6 +20,8 @@ pub mod config;
 pub mod cooldown;
 pub mod degraded;
 pub mod filters;
+#[cfg(feature = "generate")]
+pub mod generate;
 pub mod http;
 pub mod metrics;
 pub mod pipeline;

@@ -18,6 +18,8 @@ pub mod app;
 pub mod batch;
 pub mod config;
 pub mod conn;
+#[cfg(feature = "generate")]
+pub mod generate;
 pub mod metrics;
 pub mod rng;
 pub mod sim;

@@ -1,11 +1,22 @@
 //! `alerting-generate [--out DIR]`: writes the example monitors' alert
-//! rules, rule tests and dashboards (default `docs/generated`).
+//! rules, rule tests and dashboards, with an index (default
+//! `docs/generated`).
 
 use std::error::Error;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
-fn main() -> Result<(), Box<dyn Error>> {
-    let mut args = std::env::args().skip(1);
+fn main() -> ExitCode {
+    match run(std::env::args().skip(1)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("alerting-generate: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(mut args: impl Iterator<Item = String>) -> Result<(), Box<dyn Error>> {
     let mut out = PathBuf::from("docs/generated");
     while let Some(arg) = args.next() {
         match arg.as_str() {
