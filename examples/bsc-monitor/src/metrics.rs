@@ -2,10 +2,11 @@
 //! there, with enum labels for every closed set.
 //!
 //! This file is the one definition of bsc-monitor's metrics: the rules and
-//! dashboard generator (`tools/generate`) uses these types, so the
-//! generated `docs/generated/bsc-monitor/` names these families, labels and
-//! buckets. Each field is [`Named`], which derefs to the metric and lets
-//! rules and panels name it.
+//! dashboard generator (`src/generate.rs`, feature `generate`) uses these
+//! types, so the generated rules, tests and dashboard (committed in
+//! `docs/generated/bsc-monitor/`) name these families, labels and buckets. Each
+//! field is [`Named`], which derefs to the metric and lets rules and panels
+//! name it.
 
 use alerting_core::metrics::Named;
 use alerting_core::metrics::{

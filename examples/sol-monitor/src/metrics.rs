@@ -4,10 +4,11 @@
 //! `sol_ws_data_received_total{batch_id,has_data}`).
 //!
 //! This file is the one definition of sol-monitor's metrics: the rules and
-//! dashboard generator (`tools/generate`) uses these types, so the
-//! generated `docs/generated/sol-monitor/` names these families and
-//! labels. Each field is [`Named`], which derefs to the metric and lets
-//! rules and panels name it.
+//! dashboard generator (`src/generate.rs`, feature `generate`) uses these
+//! types, so the generated rules, tests and dashboard (committed in
+//! `docs/generated/sol-monitor/`) name these families and labels. Each
+//! field is [`Named`], which derefs to the metric and lets rules and panels
+//! name it.
 //!
 //! # Why a `DynamicFamily` for `batch_id`
 //!
