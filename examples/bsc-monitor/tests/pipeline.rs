@@ -69,7 +69,7 @@ async fn every_message_read_is_counted_once() {
     ] {
         assert!(text.contains(series), "missing {series} in\n{text}");
     }
-    // The functions the generated rules and dashboard name (tools/generate).
+    // The functions the generated rules and dashboard name (src/generate.rs).
     for function in bsc_monitor::metrics::INSTRUMENTED_FUNCTIONS {
         let series = format!(r#"function="{function}""#);
         assert!(text.contains(&series), "missing {series} in\n{text}");

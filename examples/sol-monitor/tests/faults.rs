@@ -93,7 +93,7 @@ async fn faults_are_counted_by_batch_and_reason() {
         let health = format!(r#"check="sol_ws_batch_{id}""#);
         assert!(text.contains(&health), "missing {health} in\n{text}");
     }
-    // The functions the generated rules and dashboard name (tools/generate).
+    // The functions the generated rules and dashboard name (src/generate.rs).
     for function in sol_monitor::metrics::INSTRUMENTED_FUNCTIONS {
         let series = format!(r#"function="{function}",module="sol_monitor::conn""#);
         assert!(text.contains(&series), "missing {series} in\n{text}");
