@@ -3,11 +3,12 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use toml::{Table, Value};
 
-use super::MonitoringConfig;
+use super::{MAX_DURATION, MonitoringConfig};
 use crate::metrics::MetricsError;
 
 /// The default prefix of environment overrides.
@@ -101,6 +102,7 @@ impl ConfigError {
 enum Layer {
     Defaults(String),
     File(PathBuf),
+    FileIfExists(PathBuf),
     Text(String),
 }
 
@@ -164,9 +166,29 @@ impl ConfigLoader {
         self
     }
 
-    /// Adds a TOML file; it must exist.
+    /// Adds a TOML file; it must exist ([`ConfigError::Read`] otherwise).
     pub fn file(mut self, path: impl Into<PathBuf>) -> Self {
         self.layers.push(Layer::File(path.into()));
+        self
+    }
+
+    /// Adds a TOML file if there is one: a file that does not exist is
+    /// skipped, as if it were empty, so "no file" is a valid configuration
+    /// (the defaults, then the environment). A file that exists but cannot
+    /// be read (permissions, a directory) is still a [`ConfigError::Read`].
+    ///
+    /// ```
+    /// use alerting_core::config::ConfigLoader;
+    ///
+    /// let config = ConfigLoader::new()
+    ///     .file_if_exists("/nonexistent/app.toml")
+    ///     .env_vars([("ALERTING_SHUTDOWN__DEADLINE_SECS", "3")])
+    ///     .load()?;
+    /// assert_eq!(config.shutdown.deadline.as_secs(), 3);
+    /// # Ok::<(), alerting_core::config::ConfigError>(())
+    /// ```
+    pub fn file_if_exists(mut self, path: impl Into<PathBuf>) -> Self {
+        self.layers.push(Layer::FileIfExists(path.into()));
         self
     }
 
@@ -327,6 +349,16 @@ impl ConfigLoader {
                         })?;
                     (Origin::File(path.clone()), text)
                 }
+                Layer::FileIfExists(path) => match std::fs::read_to_string(path) {
+                    Ok(text) => (Origin::File(path.clone()), text),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(source) => {
+                        return Err(ConfigError::Read {
+                            path: path.clone(),
+                            source,
+                        });
+                    }
+                },
                 Layer::Text(text) => (Origin::Inline, text.clone()),
             };
             let layer_table = parse_toml(&text, &origin)?;
@@ -391,9 +423,7 @@ fn app_from<A: DeserializeOwned>(table: Table, origins: &Origins) -> Result<A, C
         Ok(app) => return Ok(app),
         Err(failure) => failure,
     };
-    let value = lookup(&table, &failure.path)
-        .map(Value::to_string)
-        .unwrap_or_default();
+    let value = lookup(&table, &failure.path).map(show).unwrap_or_default();
     Err(from_message(
         failure.path.join("."),
         value,
@@ -436,8 +466,31 @@ fn deserialize_app<A: DeserializeOwned>(table: &Table) -> Result<A, AppFailure> 
         {
             path.push(field.to_owned());
         }
+        // A misspelt section: say which sections exist, the library's too.
+        let message = if path.len() == 1 && unknown_field(&message).is_some() {
+            with_library_sections(&message)
+        } else {
+            message
+        };
         AppFailure { path, message }
     })
+}
+
+/// Adds the library's sections to what serde says a service's top level
+/// expects: `unknown field `metrcs`, expected one of `node`, `pipeline``.
+fn with_library_sections(message: &str) -> String {
+    let library = sections()
+        .iter()
+        .map(|s| format!("`{s}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let field = message.split_once(", ").map_or(message, |(field, _)| field);
+    match message.split_once(", expected ") {
+        Some((_, app)) => {
+            format!("{field}, expected {app} (the service's sections) or {library} (the library's)")
+        }
+        None => format!("{field}, expected one of {library} (the library's sections)"),
+    }
 }
 
 /// `unknown field `x`, expected …` → `x`.
@@ -550,7 +603,7 @@ impl<A> ServiceConfig<A> {
         if value.is_finite() && value > 0.0 {
             Ok(())
         } else {
-            Err(self.invalid(key, value, "a number above 0"))
+            Err(self.invalid(key, float(value), "a number above 0"))
         }
     }
 
@@ -563,7 +616,7 @@ impl<A> ServiceConfig<A> {
         if value.is_finite() && value >= 0.0 {
             Ok(())
         } else {
-            Err(self.invalid(key, value, "a number, 0 or more"))
+            Err(self.invalid(key, float(value), "a number, 0 or more"))
         }
     }
 
@@ -576,7 +629,7 @@ impl<A> ServiceConfig<A> {
         if (0.0..=1.0).contains(&value) {
             Ok(())
         } else {
-            Err(self.invalid(key, value, "a fraction from 0 to 1"))
+            Err(self.invalid(key, float(value), "a fraction from 0 to 1"))
         }
     }
 
@@ -614,6 +667,156 @@ impl<A> ServiceConfig<A> {
             Ok(())
         } else {
             Err(self.invalid(key, &value, format!("{} to {}", range.start(), range.end())))
+        }
+    }
+
+    /// Checks that `secs` (the number of seconds at `key`) is a duration
+    /// of zero or more, at most [`MAX_DURATION`], and returns it: the
+    /// same check as the library's own `*_secs` keys. A duration that
+    /// passes can be added to any [`Instant`](std::time::Instant) without
+    /// overflow.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use alerting_core::config::ConfigLoader;
+    ///
+    /// let config = ConfigLoader::new()
+    ///     .env_vars([("APP_COOLDOWN__JITTER_SECS", "1e300")])
+    ///     .env_prefix("APP")
+    ///     .load_service::<toml::Table>()?;
+    /// let jitter = config.app["cooldown"]["jitter_secs"].as_float().unwrap_or(0.0);
+    /// let err = config.duration_secs("cooldown.jitter_secs", jitter).unwrap_err();
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "invalid value for `cooldown.jitter_secs` from environment variable \
+    ///      `APP_COOLDOWN__JITTER_SECS`: got 1e300, expected a number of seconds \
+    ///      of at most 3153600000 (100 years)",
+    /// );
+    /// assert_eq!(config.duration_secs("cooldown.jitter_secs", 0.5)?, Duration::from_millis(500));
+    /// # Ok::<(), alerting_core::config::ConfigError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Invalid`] naming the key, the value and its origin
+    /// when `secs` is negative, not finite or too long.
+    pub fn duration_secs(&self, key: &str, secs: f64) -> Result<Duration, ConfigError> {
+        super::secs::checked(secs, false)
+            .map_err(|expected| self.invalid(key, float(secs), expected))
+    }
+
+    /// As [`duration_secs`](Self::duration_secs), but zero is refused too
+    /// (timeouts, intervals).
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Invalid`] naming the key, the value and its origin
+    /// when `secs` is not above zero, not finite or too long.
+    pub fn positive_duration_secs(&self, key: &str, secs: f64) -> Result<Duration, ConfigError> {
+        super::secs::checked(secs, true)
+            .map_err(|expected| self.invalid(key, float(secs), expected))
+    }
+
+    /// Checks that `value`, a number of `unit`s at `key` (seconds,
+    /// minutes, milliseconds: `Duration::from_secs(60)` for a key in
+    /// minutes), is a duration within `range`, and returns it. The range
+    /// is the service's own limit for the key; its end is capped at
+    /// [`MAX_DURATION`]. Use a small positive start (a millisecond) for a
+    /// key that must not be zero.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use alerting_core::config::ConfigLoader;
+    ///
+    /// let config = ConfigLoader::new()
+    ///     .toml("[cooldown]\nminutes = 1e300\n")
+    ///     .no_env()
+    ///     .load_service::<toml::Table>()?;
+    /// let minutes = config.app["cooldown"]["minutes"].as_float().unwrap_or(0.0);
+    /// let week = Duration::from_secs(7 * 86_400);
+    /// let err = config
+    ///     .duration_within("cooldown.minutes", minutes, Duration::from_secs(60), Duration::ZERO..=week)
+    ///     .unwrap_err();
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "invalid value for `cooldown.minutes` in inline TOML: got 1e300, \
+    ///      expected a number of minutes from 0 to 10080",
+    /// );
+    /// # Ok::<(), alerting_core::config::ConfigError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Invalid`] naming the key, the value (in its unit)
+    /// and its origin when it is outside the range or not finite.
+    pub fn duration_within(
+        &self,
+        key: &str,
+        value: f64,
+        unit: Duration,
+        range: std::ops::RangeInclusive<Duration>,
+    ) -> Result<Duration, ConfigError> {
+        let (start, end) = (*range.start(), (*range.end()).min(MAX_DURATION));
+        let in_units = |d: Duration| {
+            if unit.is_zero() {
+                0.0
+            } else {
+                d.as_secs_f64() / unit.as_secs_f64()
+            }
+        };
+        let expected = || {
+            format!(
+                "a number of {} from {} to {}",
+                unit_name(unit),
+                in_units(start),
+                in_units(end)
+            )
+        };
+        let duration = if value.is_finite() && value >= 0.0 {
+            Duration::try_from_secs_f64(value * unit.as_secs_f64()).ok()
+        } else {
+            None
+        };
+        match duration {
+            Some(d) if start <= d && d <= end => Ok(d),
+            _ => Err(self.invalid(key, float(value), expected())),
+        }
+    }
+
+    /// Checks that `value` (at `key`) is a size from 1 to `max` (a number
+    /// of items the service allocates room for: pairs, connections, a
+    /// batch) and returns it as a `usize`. Choose `max` so that `max`
+    /// items fit in memory: a size the loader accepted must never make the
+    /// process abort on a failed allocation.
+    ///
+    /// ```
+    /// use alerting_core::config::ConfigLoader;
+    ///
+    /// let config = ConfigLoader::new()
+    ///     .toml("[simulator]\npairs = 4000000000\n")
+    ///     .no_env()
+    ///     .load_service::<toml::Table>()?;
+    /// let pairs = config.app["simulator"]["pairs"].as_integer().unwrap_or(0);
+    /// let err = config.size("simulator.pairs", pairs, 100_000).unwrap_err();
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "invalid value for `simulator.pairs` in inline TOML: got 4000000000, \
+    ///      expected a size from 1 to 100000",
+    /// );
+    /// # Ok::<(), alerting_core::config::ConfigError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Invalid`] naming the key, the value and its origin
+    /// when the size is 0 or above `max`.
+    pub fn size<T>(&self, key: &str, value: T, max: usize) -> Result<usize, ConfigError>
+    where
+        T: Copy + TryInto<usize> + fmt::Display,
+    {
+        match value.try_into() {
+            Ok(n) if (1..=max).contains(&n) => Ok(n),
+            _ => Err(self.invalid(key, value, format!("a size from 1 to {max}"))),
         }
     }
 
@@ -831,7 +1034,7 @@ fn locate(table: &Table, origins: &Origins) -> Option<ConfigError> {
         }
         Some(from_message(
             path.join("."),
-            value.to_string(),
+            show(value),
             e.message(),
             origins.of(path),
         ))
@@ -909,6 +1112,16 @@ fn check(config: &mut MonitoringConfig, origins: &Origins) -> Result<(), ConfigE
             other => invalid(vec!["metrics"], String::new(), &other.to_string()),
         });
     }
+    // To Prometheus an empty label value is no label at all: a rule that
+    // filters on it (`service="…"`) would silently match nothing.
+    if let Some((name, _)) = metrics.const_labels.iter().find(|(_, v)| v.is_empty()) {
+        return Err(invalid(
+            vec!["metrics", "const_labels", name.as_str()],
+            quoted(""),
+            "a non-empty label value (to Prometheus an empty value is no label, \
+             and rules filtering on it match nothing)",
+        ));
+    }
     if !metrics.path.starts_with('/') || metrics.path.chars().any(char::is_whitespace) {
         return Err(invalid(
             vec!["metrics", "path"],
@@ -959,4 +1172,37 @@ fn check(config: &mut MonitoringConfig, origins: &Origins) -> Result<(), ConfigE
         }
     }
     Ok(())
+}
+
+/// The name of `unit` in "a number of {unit}".
+fn unit_name(unit: Duration) -> String {
+    match unit.as_nanos() {
+        1_000_000 => "milliseconds".to_owned(),
+        1_000_000_000 => "seconds".to_owned(),
+        60_000_000_000 => "minutes".to_owned(),
+        3_600_000_000_000 => "hours".to_owned(),
+        86_400_000_000_000 => "days".to_owned(),
+        _ => format!("units of {unit:?}"),
+    }
+}
+
+/// A number as the user would have written it: `1e300`, not three hundred
+/// digits.
+fn float(v: f64) -> String {
+    let extreme = v.is_finite() && v != 0.0 && !(1e-4..1e16).contains(&v.abs());
+    if extreme {
+        format!("{v:e}")
+    } else {
+        v.to_string()
+    }
+}
+
+/// A value as TOML, with huge or tiny floats in exponent form.
+fn show(value: &Value) -> String {
+    match value {
+        Value::Float(v) if v.is_finite() && *v != 0.0 && !(1e-4..1e16).contains(&v.abs()) => {
+            format!("{v:e}")
+        }
+        other => other.to_string(),
+    }
 }

@@ -39,6 +39,32 @@
 //! fraction is allowed (`timeout_secs = 0.5`). In Rust the fields are
 //! [`Duration`](std::time::Duration)s (`config.shutdown.deadline`).
 //!
+//! A duration is at most [`MAX_DURATION`] (100 years): longer ones, such as
+//! `1e300`, are refused with an error naming the key, because adding them
+//! to an [`Instant`](std::time::Instant) would overflow and panic at run
+//! time. A service checks its own durations the same way with
+//! [`ServiceConfig::duration_secs`] and its relatives, and the sizes it
+//! allocates with [`ServiceConfig::size`].
+//!
+//! # No file
+//!
+//! [`ConfigLoader::file`] and [`MonitoringConfig::load`] require the file:
+//! a path given on purpose that does not exist is a mistake worth an
+//! error. For a conventional path that may or may not be there, use
+//! [`ConfigLoader::file_if_exists`]: without the file the configuration is
+//! the defaults and the environment.
+//!
+//! ```
+//! use alerting_core::config::MonitoringConfig;
+//!
+//! let config = MonitoringConfig::loader()
+//!     .file_if_exists("/nonexistent/monitoring.toml")
+//!     .no_env()
+//!     .load()?;
+//! assert_eq!(config, MonitoringConfig::default());
+//! # Ok::<(), alerting_core::config::ConfigError>(())
+//! ```
+//!
 //! # Environment variables
 //!
 //! `ALERTING_<SECTION>__<KEY>` overrides `<section>.<key>`: the prefix, then
@@ -105,6 +131,23 @@ mod logging;
 mod monitoring;
 #[cfg(feature = "runtime")]
 mod runtime;
+
+/// The longest duration a configuration accepts: 100 years of 365 days
+/// (3,153,600,000 seconds).
+///
+/// It is far beyond any sensible timeout, interval or cool-down, and far
+/// below what an [`Instant`](std::time::Instant) can take on every
+/// platform the standard library supports (`Instant::now() +
+/// MAX_DURATION` cannot overflow, nor can a few such durations added
+/// together), so no duration a configuration accepts makes `Instant +
+/// Duration` panic. Services usually want smaller maxima of their own:
+/// [`ServiceConfig::duration_within`].
+#[cfg(feature = "runtime")]
+pub const MAX_DURATION: std::time::Duration = std::time::Duration::from_secs(100 * 365 * 86_400);
+
+/// [`MAX_DURATION`] in words, for error messages.
+#[cfg(feature = "runtime")]
+const MAX_DURATION_TEXT: &str = "100 years";
 
 #[cfg(feature = "config")]
 pub use load::{ConfigError, ConfigLoader, Origin, ServiceConfig};

@@ -101,6 +101,7 @@ pub struct MetricsConfig {
     /// Address the metrics and health endpoints listen on. Key
     /// `listen_addr`, default `127.0.0.1:9000`: loopback only, so nothing is
     /// exposed until you choose an address Prometheus can reach.
+    #[serde(deserialize_with = "listen_addr")]
     pub listen_addr: SocketAddr,
     /// Path of the metrics endpoint. Key `path`, default `/metrics`.
     pub path: String,
@@ -150,6 +151,17 @@ impl Default for MetricsConfig {
             public: false,
         }
     }
+}
+
+/// An IP address and a port (`127.0.0.1:9000`, `[::]:9000`), with an
+/// expectation that says so: the standard one is "invalid socket address
+/// syntax", whatever was wrong.
+fn listen_addr<'de, D: serde::Deserializer<'de>>(d: D) -> Result<SocketAddr, D::Error> {
+    use serde::de::{Error, Unexpected};
+    const EXPECTED: &str = "an address such as 127.0.0.1:9000 or [::]:9000 (an IP address, and a port of at most 65535)";
+    let text = String::deserialize(d)?;
+    text.parse()
+        .map_err(|_| D::Error::invalid_value(Unexpected::Str(&text), &EXPECTED))
 }
 
 impl MetricsConfig {

@@ -86,8 +86,12 @@ pub enum LoggingError {
         /// What the parser said.
         reason: String,
     },
-    /// The log directory or file could not be created.
-    #[error("cannot open a log file in `{}`", directory.display())]
+    /// The log directory or file could not be created. The message names
+    /// the configuration key, `logging.file.directory`.
+    #[error(
+        "cannot open a log file in `{}` (set by `logging.file.directory`)",
+        directory.display()
+    )]
     File {
         /// The directory.
         directory: PathBuf,
