@@ -19,7 +19,10 @@
 //!   [`Shutdown`](alerting_core::shutdown::Shutdown) coordinator: readiness
 //!   goes down, the listener stops accepting, requests in flight finish
 //!   within the deadline (counted in the shutdown report as
-//!   `http_request`), then the closers run.
+//!   `http_request`), then the closers run. Hardened by default
+//!   ([`HttpLimits`]): header read, idle and write timeouts, a connection
+//!   limit, a timeout on the endpoints and a cap on `/metrics` responses in
+//!   progress; [`serve_with`] and [`serve_admin_with`] take other limits.
 //!
 //! # Quick start
 //!
@@ -76,7 +79,7 @@ pub mod server;
 
 pub use endpoints::{Endpoints, EndpointsError};
 pub use http_metrics::{HttpMetricsError, HttpMetricsLayer};
-pub use serve::{ServeError, serve, serve_admin};
+pub use serve::{HttpLimits, ServeError, serve, serve_admin, serve_admin_with, serve_with};
 #[cfg(feature = "bootstrap")]
 pub use server::{BoundServer, Server, ServerError};
 

@@ -1,12 +1,13 @@
-//! Serving a router under the [`Shutdown`] coordinator.
+//! Serving a router under the [`Shutdown`] coordinator, with limits.
 //!
 //! [`serve`] is for the application's own listener, [`serve_admin`] for
-//! the admin endpoints. What each does when shutdown begins:
+//! the admin endpoints; [`serve_with`] and [`serve_admin_with`] take other
+//! [`HttpLimits`]. What each does when shutdown begins:
 //!
 //! | phase of [`Shutdown`] | [`serve`] | [`serve_admin`] |
 //! |---|---|---|
 //! | 1. readiness down | keeps serving (a load balancer is taking the instance out during the readiness delay) | keeps serving: `/ready` answers 503 |
-//! | 2. intake stopped | stops accepting connections; idle keep-alive connections are closed, busy ones after their request | keeps serving |
+//! | 2. intake stopped | stops accepting connections; connections with no request in progress (idle, or still sending a request header) are closed, busy ones after their response | keeps serving |
 //! | 3. drain | requests in flight finish; each is an `http_request` unit of work, so the drain waits for them up to the deadline and the report counts them | keeps serving: `/metrics` shows the drain |
 //! | 4. closers | its closer waits for the last connections to close, up to the closer timeout, then the future returns | its closer stops it the same way |
 //!
@@ -20,27 +21,66 @@
 //! passes with connections still open, the future returns anyway and the
 //! connection tasks are left to the process exit too.
 //!
+//! # Limits
+//!
+//! Both serve HTTP/1.1 (and 1.0) with hyper, under these limits, all on by
+//! default ([`HttpLimits::default`]); each can be changed or turned off
+//! (`None`) with the [`HttpLimits`] method of the same name:
+//!
+//! | limit | default | what happens |
+//! |---|---|---|
+//! | [`header_read_timeout`](HttpLimits::header_read_timeout) | 10 s | a new connection must send a complete request header within this time of being accepted, a kept-alive one within this time of the first byte of its next request, however slowly the bytes come; otherwise it is closed without an answer |
+//! | [`idle_timeout`](HttpLimits::idle_timeout) | 60 s | a kept-alive connection with no request for this long is closed |
+//! | [`write_timeout`](HttpLimits::write_timeout) | 30 s | a response that cannot be written for this long (the client stopped reading) is dropped and the connection closed |
+//! | [`max_connections`](HttpLimits::max_connections) | 1,024 per listener | at the limit, no connection is accepted until one closes: new ones wait in the listener's backlog (the kernel's queue, 1,024 for a tokio `TcpListener`), and are served in turn |
+//! | [`endpoint_timeout`](HttpLimits::endpoint_timeout) | 30 s | a request to [`serve_admin`] (and to the endpoints of [`Server`](crate::Server)) not answered in time is answered 503; [`serve`] leaves the application's own handlers alone |
+//! | [`max_concurrent_scrapes`](HttpLimits::max_concurrent_scrapes) | 4 per listener | `/metrics` responses being encoded or sent at once, each holding its exposition in memory; one more waits up to [`scrape_wait`](HttpLimits::scrape_wait) |
+//! | [`scrape_wait`](HttpLimits::scrape_wait) | 1 s | how long a scrape over the cap waits for a slot before it is answered 503 with `Retry-After: 1` |
+//!
+//! So a client that sends half a request and stops, or trickles it, holds
+//! its connection for 10 s at most and never holds up a shutdown (it is
+//! closed when intake stops); clients that request `/metrics` and never
+//! read it hold at most 4 expositions, each for 30 s at most. The timers
+//! are not running while a request is being handled, except the write
+//! timeout: how long a handler may take, or wait for a slow request body,
+//! is the application's to bound (tower-http's `TimeoutLayer` and
+//! `RequestBodyTimeoutLayer`). A connection upgraded to another protocol
+//! (a WebSocket) leaves the limits behind: it is no longer counted or
+//! timed, and shutdown does not wait for it.
+//!
 //! [`Shutdown`]: alerting_core::shutdown::Shutdown
 
 use std::convert::Infallible;
-use std::fmt;
-use std::future::{Future, IntoFuture};
+use std::future::{Future, poll_fn};
 use std::io;
 use std::net::SocketAddr;
-use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::pin::{Pin, pin};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
 
 use alerting_core::shutdown::{InFlight, Shutdown, WorkKind};
 use axum::Router;
-use axum::ServiceExt as _;
 use axum::body::Body;
 use axum::extract::Request;
+use axum::http::StatusCode;
 use axum::response::Response;
+use bytes::Bytes;
+use http_body::{Frame, SizeHint};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::TokioIo;
 use pin_project_lite::pin_project;
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
+use tokio::time::{Instant, Sleep};
 use tokio_util::sync::CancellationToken;
-use tower_service::Service;
+use tokio_util::task::TaskTracker;
+use tower::ServiceExt as _;
+use tower::util::Oneshot;
+use tower_http::timeout::TimeoutLayer;
 
 /// The name of the in-flight work kind of requests served by [`serve`].
 pub const HTTP_REQUEST_WORK: &str = "http_request";
@@ -52,7 +92,8 @@ pub enum ServeError {
     /// The listener's local address could not be read (it is closed).
     #[error("cannot read the listener's address")]
     LocalAddr(#[source] io::Error),
-    /// The server stopped with an I/O error.
+    /// The server stopped with an I/O error. (Not returned today: errors
+    /// accepting a connection are logged and accepting goes on.)
     #[error("HTTP server on {addr} failed")]
     Io {
         /// The address it listened on.
@@ -63,8 +104,173 @@ pub enum ServeError {
     },
 }
 
-/// Serves `router` on `listener` until shutdown: see the [module
-/// documentation](self) for each phase.
+/// The limits a server puts on its connections and on the library's
+/// endpoints: see the [module documentation](self#limits) for what each
+/// does. [`Default`] has every limit on.
+///
+/// ```
+/// use std::time::Duration;
+/// use alerting_axum::HttpLimits;
+///
+/// let limits = HttpLimits::default()
+///     .header_read_timeout(Duration::from_secs(5))
+///     .max_connections(256)
+///     .idle_timeout(None); // keep-alive connections stay open
+/// assert_eq!(limits.get_max_connections(), Some(256));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+#[must_use]
+pub struct HttpLimits {
+    header_read_timeout: Option<Duration>,
+    idle_timeout: Option<Duration>,
+    write_timeout: Option<Duration>,
+    max_connections: Option<usize>,
+    endpoint_timeout: Option<Duration>,
+    max_concurrent_scrapes: Option<usize>,
+    scrape_wait: Duration,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Some(Duration::from_secs(10)),
+            idle_timeout: Some(Duration::from_secs(60)),
+            write_timeout: Some(Duration::from_secs(30)),
+            max_connections: Some(1024),
+            endpoint_timeout: Some(Duration::from_secs(30)),
+            max_concurrent_scrapes: Some(4),
+            scrape_wait: Duration::from_secs(1),
+        }
+    }
+}
+
+impl HttpLimits {
+    /// The defaults: every limit on (see the [module
+    /// documentation](self#limits)).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Every limit off: what `axum::serve` does. For a listener behind a
+    /// proxy that enforces its own limits, or for benchmarks.
+    pub fn none() -> Self {
+        Self {
+            header_read_timeout: None,
+            idle_timeout: None,
+            write_timeout: None,
+            max_connections: None,
+            endpoint_timeout: None,
+            max_concurrent_scrapes: None,
+            scrape_wait: Duration::ZERO,
+        }
+    }
+
+    /// Time to send a complete request header (default 10 s), from the
+    /// connection's acceptance or from the first byte of a kept-alive
+    /// connection's next request.
+    pub fn header_read_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.header_read_timeout = timeout.into();
+        self
+    }
+
+    /// Time a kept-alive connection may wait for its next request (default
+    /// 60 s).
+    pub fn idle_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.idle_timeout = timeout.into();
+        self
+    }
+
+    /// Time a response may go without any byte written (default 30 s).
+    pub fn write_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.write_timeout = timeout.into();
+        self
+    }
+
+    /// Connections served at once per listener (default 1,024; 0 counts
+    /// as 1).
+    pub fn max_connections(mut self, max: impl Into<Option<usize>>) -> Self {
+        self.max_connections = max.into();
+        self
+    }
+
+    /// Time the library's endpoints have to answer (default 30 s), after
+    /// which they answer 503. Applies to what [`serve_admin_with`] serves
+    /// and to the endpoints [`Server`](crate::Server) mounts, not to
+    /// [`serve_with`].
+    pub fn endpoint_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.endpoint_timeout = timeout.into();
+        self
+    }
+
+    /// `/metrics` responses encoded or sent at once per listener (default
+    /// 4; 0 counts as 1).
+    pub fn max_concurrent_scrapes(mut self, max: impl Into<Option<usize>>) -> Self {
+        self.max_concurrent_scrapes = max.into();
+        self
+    }
+
+    /// How long a scrape over [`max_concurrent_scrapes`](Self::max_concurrent_scrapes)
+    /// waits for a slot before it is answered 503 (default 1 s; zero
+    /// answers at once).
+    pub fn scrape_wait(mut self, wait: Duration) -> Self {
+        self.scrape_wait = wait;
+        self
+    }
+
+    /// See [`header_read_timeout`](Self::header_read_timeout).
+    pub fn get_header_read_timeout(&self) -> Option<Duration> {
+        self.header_read_timeout
+    }
+
+    /// See [`idle_timeout`](Self::idle_timeout).
+    pub fn get_idle_timeout(&self) -> Option<Duration> {
+        self.idle_timeout
+    }
+
+    /// See [`write_timeout`](Self::write_timeout).
+    pub fn get_write_timeout(&self) -> Option<Duration> {
+        self.write_timeout
+    }
+
+    /// See [`max_connections`](Self::max_connections).
+    pub fn get_max_connections(&self) -> Option<usize> {
+        self.max_connections
+    }
+
+    /// See [`endpoint_timeout`](Self::endpoint_timeout).
+    pub fn get_endpoint_timeout(&self) -> Option<Duration> {
+        self.endpoint_timeout
+    }
+
+    /// See [`max_concurrent_scrapes`](Self::max_concurrent_scrapes).
+    pub fn get_max_concurrent_scrapes(&self) -> Option<usize> {
+        self.max_concurrent_scrapes
+    }
+
+    /// See [`scrape_wait`](Self::scrape_wait).
+    pub fn get_scrape_wait(&self) -> Duration {
+        self.scrape_wait
+    }
+
+    /// `router` with the endpoint timeout, if there is one.
+    pub(crate) fn time_endpoints<S>(&self, router: Router<S>) -> Router<S>
+    where
+        S: Clone + Send + Sync + 'static,
+    {
+        match self.endpoint_timeout {
+            Some(timeout) => router.layer(TimeoutLayer::with_status_code(
+                StatusCode::SERVICE_UNAVAILABLE,
+                timeout,
+            )),
+            None => router,
+        }
+    }
+}
+
+/// Serves `router` on `listener` until shutdown, with the default
+/// [`HttpLimits`]: see the [module documentation](self) for each phase and
+/// each limit.
 ///
 /// Each request holds an in-flight guard of kind [`HTTP_REQUEST_WORK`]
 /// until its response head is ready, so the drain waits for it and the
@@ -76,8 +282,7 @@ pub enum ServeError {
 ///
 /// # Errors
 ///
-/// [`ServeError::LocalAddr`] if the listener is unusable,
-/// [`ServeError::Io`] if the server fails.
+/// [`ServeError::LocalAddr`] if the listener is unusable.
 ///
 /// ```
 /// use alerting_core::shutdown::Shutdown;
@@ -100,19 +305,58 @@ pub fn serve(
     router: Router,
     shutdown: &Shutdown,
 ) -> impl Future<Output = Result<(), ServeError>> + Send + 'static + use<> {
+    serve_with(listener, router, shutdown, HttpLimits::default())
+}
+
+/// [`serve`] with other limits. The [endpoint
+/// timeout](HttpLimits::endpoint_timeout) is not applied: the handlers are
+/// the application's.
+///
+/// # Errors
+///
+/// As [`serve`].
+///
+/// ```
+/// use std::time::Duration;
+/// use alerting_axum::{HttpLimits, serve_with};
+/// use alerting_core::shutdown::Shutdown;
+/// use axum::{Router, routing::get};
+///
+/// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let shutdown = Shutdown::new();
+/// let app = Router::new().route("/", get(|| async { "hello" }));
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// let limits = HttpLimits::default().idle_timeout(Duration::from_secs(120));
+/// let server = tokio::spawn(serve_with(listener, app, &shutdown, limits));
+/// # shutdown.trigger("doc example");
+/// shutdown.run().await;
+/// server.await??;
+/// # Ok(()) }
+/// ```
+pub fn serve_with(
+    listener: TcpListener,
+    router: Router,
+    shutdown: &Shutdown,
+    limits: HttpLimits,
+) -> impl Future<Output = Result<(), ServeError>> + Send + 'static + use<> {
     let work = shutdown.work_kind(HTTP_REQUEST_WORK);
-    let tracked = Tracked {
-        inner: router,
-        work,
-    };
-    run(listener, tracked, shutdown, StopAt::Intake)
+    run(
+        listener,
+        router,
+        Some(work),
+        shutdown,
+        StopAt::Intake,
+        &limits,
+    )
 }
 
 /// Serves `router` (the admin endpoints) on `listener` until the closers
 /// phase of shutdown, so that `/ready` answers 503 and `/metrics` keeps
 /// answering while the application drains. Requests are not tracked as
 /// in-flight work: a scrape must not hold the drain up. The closer is named
-/// `admin http server <addr>`.
+/// `admin http server <addr>`. The default [`HttpLimits`] apply, the
+/// [endpoint timeout](HttpLimits::endpoint_timeout) to every route of
+/// `router`.
 ///
 /// # Errors
 ///
@@ -138,7 +382,22 @@ pub fn serve_admin(
     router: Router,
     shutdown: &Shutdown,
 ) -> impl Future<Output = Result<(), ServeError>> + Send + 'static + use<> {
-    run(listener, router, shutdown, StopAt::Closers)
+    serve_admin_with(listener, router, shutdown, HttpLimits::default())
+}
+
+/// [`serve_admin`] with other limits.
+///
+/// # Errors
+///
+/// As [`serve`].
+pub fn serve_admin_with(
+    listener: TcpListener,
+    router: Router,
+    shutdown: &Shutdown,
+    limits: HttpLimits,
+) -> impl Future<Output = Result<(), ServeError>> + Send + 'static + use<> {
+    let router = limits.time_endpoints(router);
+    run(listener, router, None, shutdown, StopAt::Closers, &limits)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -149,16 +408,14 @@ enum StopAt {
     Closers,
 }
 
-fn run<S>(
+fn run(
     listener: TcpListener,
-    service: S,
+    router: Router,
+    work: Option<WorkKind>,
     shutdown: &Shutdown,
     stop_at: StopAt,
-) -> impl Future<Output = Result<(), ServeError>> + Send + 'static + use<S>
-where
-    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + Sync + 'static,
-    S::Future: Send,
-{
+    limits: &HttpLimits,
+) -> impl Future<Output = Result<(), ServeError>> + Send + 'static + use<> {
     let addr = listener.local_addr();
     let intake = shutdown.token();
     // Cancelled when our closer starts: the admin server stops accepting.
@@ -183,6 +440,8 @@ where
             let _ = done_rx.await;
         });
     }
+    let listening = Arc::new(Listening::new(router, work, limits));
+    let max_connections = limits.max_connections;
     async move {
         let addr = addr.map_err(ServeError::LocalAddr)?;
         let stop = match stop_at {
@@ -190,70 +449,488 @@ where
             StopAt::Closers => stop_admin,
         };
         tracing::info!(target: "alerting_axum::serve", %addr, "serving HTTP");
-        let server = axum::serve(listener, service.into_make_service())
-            .with_graceful_shutdown(stop.cancelled_owned())
-            .into_future();
-        let result = tokio::select! {
-            result = server => result,
+        let server = accept_loop(listener, listening, max_connections, stop);
+        tokio::select! {
+            () = server => {}
             () = give_up.cancelled() => {
                 tracing::warn!(
                     target: "alerting_axum::serve",
                     %addr,
                     "connections still open at the closer timeout are left to the process exit",
                 );
-                Ok(())
             }
-        };
+        }
         let _ = done_tx.send(());
         tracing::info!(target: "alerting_axum::serve", %addr, "HTTP server stopped");
-        result.map_err(|source| ServeError::Io { addr, source })
+        Ok(())
     }
 }
 
-/// Holds an in-flight guard per request until its response head is ready.
-#[derive(Clone)]
-struct Tracked {
-    inner: Router,
-    work: WorkKind,
+/// What the connections of one listener share.
+struct Listening {
+    router: Router,
+    work: Option<WorkKind>,
+    http1: http1::Builder,
+    timers: Timers,
+    scrapes: Option<ScrapeSlots>,
 }
 
-impl fmt::Debug for Tracked {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Tracked")
-            .field("work", &self.work)
-            .finish_non_exhaustive()
+impl Listening {
+    fn new(router: Router, work: Option<WorkKind>, limits: &HttpLimits) -> Self {
+        let mut http1 = http1::Builder::new();
+        // Our watchdog keeps this time, not hyper's timer: hyper's also
+        // runs while a kept-alive connection waits for its next request,
+        // which would make the idle timeout the header timeout.
+        http1.header_read_timeout(None);
+        Self {
+            router,
+            work,
+            http1,
+            timers: Timers {
+                header: limits.header_read_timeout,
+                idle: limits.idle_timeout,
+                write: limits.write_timeout,
+            },
+            scrapes: limits.max_concurrent_scrapes.map(|max| ScrapeSlots {
+                slots: Arc::new(Semaphore::new(max.clamp(1, Semaphore::MAX_PERMITS))),
+                wait: limits.scrape_wait,
+            }),
+        }
     }
 }
 
-impl Service<Request> for Tracked {
-    type Response = Response;
+/// Accepts until `stop`, then waits for the connections to close.
+async fn accept_loop(
+    listener: TcpListener,
+    listening: Arc<Listening>,
+    max_connections: Option<usize>,
+    stop: CancellationToken,
+) {
+    let tracker = TaskTracker::new();
+    let slots =
+        max_connections.map(|max| Arc::new(Semaphore::new(max.clamp(1, Semaphore::MAX_PERMITS))));
+    loop {
+        // At the limit, do not accept: the connection waits in the backlog.
+        let permit = match &slots {
+            Some(slots) => tokio::select! {
+                biased;
+                () = stop.cancelled() => break,
+                permit = Arc::clone(slots).acquire_owned() => match permit {
+                    Ok(permit) => Some(permit),
+                    Err(_) => break,
+                },
+            },
+            None => None,
+        };
+        let accepted = tokio::select! {
+            biased;
+            () = stop.cancelled() => break,
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
+            Ok((stream, _peer)) => {
+                tracker.spawn(connection(
+                    stream,
+                    Arc::clone(&listening),
+                    stop.clone(),
+                    permit,
+                ));
+            }
+            Err(error) if is_connection_error(&error) => {}
+            Err(error) => {
+                // Out of file descriptors, most likely: wait for some to be
+                // closed rather than spin.
+                tracing::error!(target: "alerting_axum::serve", %error, "cannot accept a connection");
+                tokio::select! {
+                    () = stop.cancelled() => break,
+                    () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+            }
+        }
+    }
+    drop(listener);
+    tracker.close();
+    tracker.wait().await;
+}
+
+fn is_connection_error(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+    )
+}
+
+/// Serves one connection until it closes, a timer expires, or `stop`: then
+/// it is closed at once unless a request is in progress, which finishes.
+async fn connection(
+    stream: TcpStream,
+    listening: Arc<Listening>,
+    stop: CancellationToken,
+    _permit: Option<OwnedSemaphorePermit>,
+) {
+    let state = Arc::new(ConnState::new());
+    let io = TokioIo::new(ConnIo {
+        stream,
+        state: Arc::clone(&state),
+        blocked: false,
+    });
+    let service = ConnService {
+        listening: Arc::clone(&listening),
+        state: Arc::clone(&state),
+    };
+    let mut conn = pin!(
+        listening
+            .http1
+            .serve_connection(io, service)
+            .with_upgrades()
+    );
+    let mut watchdog = Watchdog {
+        state: Arc::clone(&state),
+        timers: listening.timers,
+        sleep: None,
+        armed: None,
+    };
+    let mut stopping = false;
+    loop {
+        tokio::select! {
+            biased;
+            result = conn.as_mut() => {
+                if let Err(error) = result {
+                    tracing::debug!(target: "alerting_axum::serve", %error, "connection ended");
+                }
+                break;
+            }
+            () = stop.cancelled(), if !stopping => {
+                stopping = true;
+                if !state.busy() {
+                    break;
+                }
+                conn.as_mut().graceful_shutdown();
+            }
+            expired = poll_fn(|cx| watchdog.poll_expired(cx)) => {
+                tracing::debug!(target: "alerting_axum::serve", timeout = expired, "connection closed");
+                break;
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Timers {
+    header: Option<Duration>,
+    idle: Option<Duration>,
+    write: Option<Duration>,
+}
+
+/// Where a connection is, as its I/O, its requests and their bodies see it.
+struct ConnState {
+    phase: Mutex<Phase>,
+    /// Idle: the next byte read starts a request header.
+    awaiting_head: AtomicBool,
+}
+
+struct Phase {
+    /// Requests whose response is not yet handed to hyper entirely.
+    requests: u32,
+    /// When the last request ended.
+    idle_since: Instant,
+    /// When the request header being read began: the acceptance for a new
+    /// connection, the first byte after an idle time.
+    head_since: Option<Instant>,
+    /// Since when writing has been blocked (the client does not read).
+    write_blocked_since: Option<Instant>,
+}
+
+impl ConnState {
+    fn new() -> Self {
+        let now = Instant::now();
+        Self {
+            phase: Mutex::new(Phase {
+                requests: 0,
+                idle_since: now,
+                head_since: Some(now),
+                write_blocked_since: None,
+            }),
+            awaiting_head: AtomicBool::new(false),
+        }
+    }
+
+    fn phase(&self) -> MutexGuard<'_, Phase> {
+        self.phase.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A request is in progress, or a response is still being written.
+    fn busy(&self) -> bool {
+        let phase = self.phase();
+        phase.requests > 0 || phase.write_blocked_since.is_some()
+    }
+
+    fn read_some(&self) {
+        if self.awaiting_head.swap(false, Ordering::Relaxed) {
+            let mut phase = self.phase();
+            if phase.requests == 0 && phase.head_since.is_none() {
+                phase.head_since = Some(Instant::now());
+            }
+        }
+    }
+
+    fn write_blocked(&self, blocked: bool) {
+        self.phase().write_blocked_since = blocked.then(Instant::now);
+    }
+
+    fn request_started(&self) {
+        self.awaiting_head.store(false, Ordering::Relaxed);
+        let mut phase = self.phase();
+        phase.requests += 1;
+        phase.head_since = None;
+    }
+
+    fn request_ended(&self) {
+        let mut phase = self.phase();
+        phase.requests = phase.requests.saturating_sub(1);
+        if phase.requests == 0 {
+            phase.idle_since = Instant::now();
+            phase.head_since = None;
+            self.awaiting_head.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// The next deadline of the connection, and its name.
+    fn deadline(&self, timers: Timers) -> Option<(Instant, &'static str)> {
+        let phase = self.phase();
+        let waiting = if phase.requests > 0 {
+            None
+        } else if let Some(since) = phase.head_since {
+            timers.header.map(|t| (since + t, "header read"))
+        } else {
+            timers.idle.map(|t| (phase.idle_since + t, "idle"))
+        };
+        let writing = phase
+            .write_blocked_since
+            .zip(timers.write)
+            .map(|(since, t)| (since + t, "write"));
+        match (waiting, writing) {
+            (Some(a), Some(b)) => Some(if b.0 < a.0 { b } else { a }),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
+/// Keeps a connection's timers. Polled in the connection's task after the
+/// connection itself, so it always sees the state the last poll left.
+struct Watchdog {
+    state: Arc<ConnState>,
+    timers: Timers,
+    sleep: Option<Pin<Box<Sleep>>>,
+    armed: Option<Instant>,
+}
+
+impl Watchdog {
+    fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<&'static str> {
+        let Some((deadline, what)) = self.state.deadline(self.timers) else {
+            return Poll::Pending;
+        };
+        let sleep = self
+            .sleep
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        if self.armed != Some(deadline) {
+            sleep.as_mut().reset(deadline);
+            self.armed = Some(deadline);
+        }
+        sleep.as_mut().poll(cx).map(|()| what)
+    }
+}
+
+/// The socket, telling the connection's state when bytes come and when
+/// writing blocks.
+struct ConnIo {
+    stream: TcpStream,
+    state: Arc<ConnState>,
+    /// The last write was blocked (mirrors `write_blocked_since`).
+    blocked: bool,
+}
+
+impl ConnIo {
+    fn wrote<T>(&mut self, result: &Poll<io::Result<T>>) {
+        let blocked = result.is_pending();
+        if blocked != self.blocked {
+            self.blocked = blocked;
+            self.state.write_blocked(blocked);
+        }
+    }
+}
+
+impl AsyncRead for ConnIo {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        let result = Pin::new(&mut this.stream).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            this.state.read_some();
+        }
+        result
+    }
+}
+
+impl AsyncWrite for ConnIo {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let result = Pin::new(&mut this.stream).poll_write(cx, buf);
+        this.wrote(&result);
+        result
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let result = Pin::new(&mut this.stream).poll_write_vectored(cx, bufs);
+        this.wrote(&result);
+        result
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
+    }
+}
+
+/// The per-listener cap on `/metrics` responses in progress, handed to the
+/// metrics endpoint in each request's extensions.
+#[derive(Clone, Debug)]
+pub(crate) struct ScrapeSlots {
+    slots: Arc<Semaphore>,
+    wait: Duration,
+}
+
+impl ScrapeSlots {
+    /// A slot, held until the response body is dropped; `None` when none
+    /// frees up within the wait.
+    pub(crate) async fn acquire(&self) -> Option<OwnedSemaphorePermit> {
+        if let Ok(permit) = Arc::clone(&self.slots).try_acquire_owned() {
+            return Some(permit);
+        }
+        tokio::time::timeout(self.wait, Arc::clone(&self.slots).acquire_owned())
+            .await
+            .ok()?
+            .ok()
+    }
+}
+
+/// Marks a request in progress on its connection until dropped, with the
+/// response body (or the request future, if the connection goes first).
+struct RequestMark(Arc<ConnState>);
+
+impl RequestMark {
+    fn start(state: &Arc<ConnState>) -> Self {
+        state.request_started();
+        Self(Arc::clone(state))
+    }
+}
+
+impl Drop for RequestMark {
+    fn drop(&mut self) {
+        self.0.request_ended();
+    }
+}
+
+/// Hands each request of a connection to the router.
+struct ConnService {
+    listening: Arc<Listening>,
+    state: Arc<ConnState>,
+}
+
+impl hyper::service::Service<Request<Incoming>> for ConnService {
+    type Response = Response<ConnBody>;
     type Error = Infallible;
-    type Future = TrackedFuture<<Router as Service<Request>>::Future>;
+    type Future = ConnFuture;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        <Router as Service<Request>>::poll_ready(&mut self.inner, cx)
-    }
-
-    fn call(&mut self, request: Request<Body>) -> Self::Future {
-        TrackedFuture {
-            guard: self.work.start(),
-            inner: self.inner.call(request),
+    fn call(&self, request: Request<Incoming>) -> Self::Future {
+        let mark = RequestMark::start(&self.state);
+        let guard = self.listening.work.as_ref().map(WorkKind::start);
+        let mut request = request.map(Body::new);
+        if let Some(scrapes) = &self.listening.scrapes {
+            request.extensions_mut().insert(scrapes.clone());
+        }
+        ConnFuture {
+            inner: self.listening.router.clone().oneshot(request),
+            guard,
+            mark: Some(mark),
         }
     }
 }
 
 pin_project! {
-    struct TrackedFuture<F> {
+    /// The router's answer; holds the in-flight guard until the response
+    /// head is ready.
+    struct ConnFuture {
         #[pin]
-        inner: F,
-        guard: InFlight,
+        inner: Oneshot<Router, Request>,
+        guard: Option<InFlight>,
+        mark: Option<RequestMark>,
     }
 }
 
-impl<F: Future> Future for TrackedFuture<F> {
-    type Output = F::Output;
+impl Future for ConnFuture {
+    type Output = Result<Response<ConnBody>, Infallible>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.project().inner.poll(cx)
+        let this = self.project();
+        let response = match ready!(this.inner.poll(cx)) {
+            Ok(response) => response,
+            Err(never) => match never {},
+        };
+        this.guard.take();
+        let mark = this.mark.take();
+        Poll::Ready(Ok(response.map(|inner| ConnBody { inner, _mark: mark })))
+    }
+}
+
+pin_project! {
+    /// A response body that keeps its request marked in progress until
+    /// hyper has taken all of it.
+    struct ConnBody {
+        #[pin]
+        inner: Body,
+        _mark: Option<RequestMark>,
+    }
+}
+
+impl http_body::Body for ConnBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        self.project().inner.poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
     }
 }

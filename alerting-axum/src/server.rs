@@ -10,12 +10,18 @@
 //!   that `/ready` answers 503 and `/metrics` shows the drain;
 //! - optionally the service's own [`Router`] ([`Server::api`]) on its own
 //!   address, wrapped in the [`HttpMetricsLayer`], each request tracked as
-//!   in-flight work ([`serve()`]). If the API's address is the metrics
-//!   address, the endpoints are mounted on the API's router and one
-//!   listener serves both.
+//!   in-flight work ([`serve()`](crate::serve())). If the API's address is
+//!   the metrics address, the endpoints are mounted on the API's router and
+//!   one listener serves both.
 //!
 //! Binding a non-loopback metrics address without a token logs a warning,
 //! unless `metrics.public = true` says it is intended.
+//!
+//! Both listeners are served under the default [`HttpLimits`] (timeouts, a
+//! connection limit, a cap on `/metrics` responses in progress: see [the
+//! `serve` module](mod@crate::serve#limits)); [`Server::limits`] changes
+//! them. The endpoint timeout applies to the endpoints, not to the API's
+//! routes.
 //!
 //! ```
 //! use alerting_axum::Server;
@@ -54,7 +60,7 @@ use tokio::task::JoinHandle;
 
 use crate::endpoints::{Endpoints, EndpointsError};
 use crate::http_metrics::{HttpMetricsBuilder, HttpMetricsError, HttpMetricsLayer};
-use crate::serve::{ServeError, serve, serve_admin};
+use crate::serve::{HttpLimits, ServeError, serve_admin_with, serve_with};
 
 /// Why a [`Server`] could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -94,6 +100,7 @@ pub struct Server {
     api: Option<(SocketAddr, Router)>,
     http_metrics: HttpMetricsBuilder,
     endpoints: Endpoints,
+    limits: HttpLimits,
 }
 
 impl Server {
@@ -112,6 +119,7 @@ impl Server {
             api: None,
             http_metrics: HttpMetricsLayer::builder(),
             endpoints,
+            limits: HttpLimits::default(),
         }
     }
 
@@ -135,6 +143,12 @@ impl Server {
     /// path and the token from the configuration.
     pub fn endpoints(mut self, f: impl FnOnce(Endpoints) -> Endpoints) -> Self {
         self.endpoints = f(self.endpoints);
+        self
+    }
+
+    /// The limits of both listeners (default [`HttpLimits::default`]).
+    pub fn limits(mut self, limits: HttpLimits) -> Self {
+        self.limits = limits;
         self
     }
 
@@ -170,13 +184,19 @@ impl Server {
         let mut tasks = Vec::new();
         let (metrics_local, api_local) = match self.api {
             Some((api_addr, router)) if api_addr == metrics_addr && api_addr.port() != 0 => {
-                // One port: the endpoints join the API's router.
-                let router = self
-                    .endpoints
-                    .mount(router)?
+                // One port: the endpoints join the API's router, with their
+                // timeout (`Endpoints::mount` without it).
+                let endpoints = self.limits.time_endpoints(self.endpoints.router()?);
+                let router = router
+                    .merge(endpoints)
                     .layer(self.http_metrics.build(self.obs.registry())?);
                 let (listener, local) = bind("api and metrics", api_addr).await?;
-                tasks.push(tokio::spawn(serve(listener, router, shutdown)));
+                tasks.push(tokio::spawn(serve_with(
+                    listener,
+                    router,
+                    shutdown,
+                    self.limits,
+                )));
                 (local, Some(local))
             }
             Some((api_addr, router)) => {
@@ -184,14 +204,29 @@ impl Server {
                 let admin = self.endpoints.router()?;
                 let (admin_listener, admin_local) = bind("metrics", metrics_addr).await?;
                 let (api_listener, api_local) = bind("api", api_addr).await?;
-                tasks.push(tokio::spawn(serve_admin(admin_listener, admin, shutdown)));
-                tasks.push(tokio::spawn(serve(api_listener, router, shutdown)));
+                tasks.push(tokio::spawn(serve_admin_with(
+                    admin_listener,
+                    admin,
+                    shutdown,
+                    self.limits.clone(),
+                )));
+                tasks.push(tokio::spawn(serve_with(
+                    api_listener,
+                    router,
+                    shutdown,
+                    self.limits,
+                )));
                 (admin_local, Some(api_local))
             }
             None => {
                 let admin = self.endpoints.router()?;
                 let (listener, local) = bind("metrics", metrics_addr).await?;
-                tasks.push(tokio::spawn(serve_admin(listener, admin, shutdown)));
+                tasks.push(tokio::spawn(serve_admin_with(
+                    listener,
+                    admin,
+                    shutdown,
+                    self.limits,
+                )));
                 (local, None)
             }
         };

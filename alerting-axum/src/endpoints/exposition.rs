@@ -1,17 +1,21 @@
-//! `GET /metrics`: negotiation, encoding into kept buffers, gzip.
+//! `GET /metrics`: negotiation, encoding into kept buffers, gzip, and the
+//! cap on responses in progress ([`ScrapeSlots`], set by the server).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use alerting_core::metrics::{Format, Registry, quality_list};
+use axum::Extension;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use flate2::{Compress, Compression, Crc, FlushCompress, Status};
+use tokio::sync::OwnedSemaphorePermit;
 
 use super::auth::{BearerToken, unauthorized};
+use crate::serve::ScrapeSlots;
 
 /// Marks a response as a scrape of our own metrics endpoint, so that the
 /// HTTP metrics layer can leave it out.
@@ -57,6 +61,7 @@ pub(crate) async fn serve_metrics(
     State(exposition): State<Arc<Exposition>>,
     method: Method,
     headers: HeaderMap,
+    slots: Option<Extension<ScrapeSlots>>,
 ) -> Response {
     if let Some(token) = &exposition.token
         && !token.authorizes(&headers)
@@ -80,14 +85,23 @@ pub(crate) async fn serve_metrics(
         // axum drops the body of a HEAD response; do not encode one.
         Response::new(Body::empty())
     } else {
+        // The slot is held by the body until it is written or dropped, so
+        // clients that do not read hold a bounded number of expositions.
+        let slot = match slots {
+            Some(Extension(slots)) => match slots.acquire().await {
+                Some(slot) => Some(slot),
+                None => return too_many_scrapes(),
+            },
+            None => None,
+        };
         let encoded = if exposition.large.load(Ordering::Relaxed) {
             let exposition = Arc::clone(&exposition);
-            tokio::task::spawn_blocking(move || encode(&exposition, format, gzip))
+            tokio::task::spawn_blocking(move || encode(&exposition, format, gzip, slot))
                 .await
                 .map_err(|e| e.to_string())
                 .and_then(|r| r.map_err(|e| e.to_string()))
         } else {
-            encode(&exposition, format, gzip).map_err(|e| e.to_string())
+            encode(&exposition, format, gzip, slot).map_err(|e| e.to_string())
         };
         match encoded {
             Ok(body) => Response::new(Body::from(body)),
@@ -122,10 +136,27 @@ pub(crate) async fn serve_metrics(
     response
 }
 
+/// 503 with `Retry-After`: every scrape slot stayed taken for the wait.
+fn too_many_scrapes() -> Response {
+    tracing::debug!(
+        target: "alerting_axum::endpoints",
+        "too many /metrics responses in progress: answered 503",
+    );
+    let mut response = (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::RETRY_AFTER, HeaderValue::from_static("1"))],
+        "too many scrapes in progress\n",
+    )
+        .into_response();
+    response.extensions_mut().insert(Scrape);
+    response
+}
+
 fn encode(
     exposition: &Exposition,
     format: Format,
     gzip: bool,
+    slot: Option<OwnedSemaphorePermit>,
 ) -> Result<Bytes, alerting_core::metrics::MetricsError> {
     let pool = &exposition.pool;
     let mut text = pool.take_text();
@@ -134,14 +165,14 @@ fn encode(
         .large
         .store(text.len() >= LARGE_EXPOSITION, Ordering::Relaxed);
     if !gzip {
-        return Ok(Bytes::from_owner(Pooled::text(text, pool)));
+        return Ok(Bytes::from_owner(Pooled::text(text, pool).holding(slot)));
     }
     let mut out = pool.take_bytes();
     let mut compressor = pool.take_compressor();
     gzip_into(&mut compressor, text.as_bytes(), &mut out);
     pool.give_compressor(compressor);
     pool.give_text(text);
-    Ok(Bytes::from_owner(Pooled::bytes(out, pool)))
+    Ok(Bytes::from_owner(Pooled::bytes(out, pool).holding(slot)))
 }
 
 /// The `Accept` header's format; several headers are read as one list.
@@ -286,10 +317,12 @@ impl Pool {
 }
 
 /// A body buffer that goes back to the pool when the response body
-/// (`Bytes`) is dropped, after it has been written to the socket.
+/// (`Bytes`) is dropped, after it has been written to the socket; the
+/// scrape slot, if any, is freed then too.
 struct Pooled {
     buf: Buf,
     pool: Arc<Pool>,
+    _slot: Option<OwnedSemaphorePermit>,
 }
 
 enum Buf {
@@ -302,6 +335,7 @@ impl Pooled {
         Self {
             buf: Buf::Text(text),
             pool: Arc::clone(pool),
+            _slot: None,
         }
     }
 
@@ -309,7 +343,13 @@ impl Pooled {
         Self {
             buf: Buf::Bytes(bytes),
             pool: Arc::clone(pool),
+            _slot: None,
         }
+    }
+
+    fn holding(mut self, slot: Option<OwnedSemaphorePermit>) -> Self {
+        self._slot = slot;
+        self
     }
 }
 
