@@ -17,12 +17,36 @@
 //! TOML (a number, a boolean) and as a string otherwise.
 //!
 //! A bad value is a [`ConfigError`] naming the key and where it was set.
+//!
+//! # Limits
+//!
+//! Every duration and every size that allocates has a maximum, so that no
+//! value the loader accepts can make the program panic (a duration added
+//! to an `Instant`) or abort (an allocation that fails) later:
+//!
+//! | key | range |
+//! |---|---|
+//! | `node.rpc_timeout_secs`, `price_api.timeout_secs`, `sinks.webhook.timeout_secs` | 0.001 to 3600 s (an hour) |
+//! | `node.max_silence_secs`, `filters.layer1.cumulative_window_secs` | 0.001 to 86400 s (a day) |
+//! | `node.reconnect_backoff_secs` | 0.001 to 30 s (the longest delay) |
+//! | `node.rpc_retries`, `price_api.retries` | 0 to 100 |
+//! | `cooldown.minutes` | 0 to 10080 (a week) |
+//! | `cooldown.jitter_secs` | 0 to 86400 s (a day) |
+//! | `degraded.ttls_secs` | 1 to 100 durations, each 0.001 to 604800 s (a week) |
+//! | `pipeline.concurrency` | 1 to 1000000 |
+//! | `simulator.pairs` | 1 to 100000 |
+//! | `simulator.rate_per_sec` | 0 to 1000000 |
+//! | `simulator.latency_ms`, `simulator.faults.rpc_delay_ms` | 0 to 60000 ms (a minute) |
+//! | `simulator.faults.outage_after_secs`, `simulator.faults.outage_secs` | 0 to 86400 s (a day) |
+//!
+//! The library's own durations (`[health]`, `[shutdown]`) are at most
+//! [`MAX_DURATION`] (100 years).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use alerting_core::config::ConfigError;
-use alerting_core::config::{ConfigLoader, ServiceConfig};
+use alerting_core::config::{ConfigLoader, MAX_DURATION, ServiceConfig};
 use alerting_core::logging::redact_url;
 use serde::Deserialize;
 
@@ -36,6 +60,13 @@ pub const SIMULATED: &str = "simulated";
 
 /// The default address of `/metrics`, `/health` and `/ready`.
 pub const DEFAULT_LISTEN_ADDR: &str = "127.0.0.1:9464";
+
+const MILLISECOND: Duration = Duration::from_millis(1);
+const SECOND: Duration = Duration::from_secs(1);
+const MINUTE: Duration = Duration::from_secs(60);
+const HOUR: Duration = Duration::from_secs(3600);
+const DAY: Duration = Duration::from_secs(86_400);
+const WEEK: Duration = Duration::from_secs(7 * 86_400);
 
 /// Where this app's defaults for the library's keys differ from the
 /// library's: its port and its `service` label.
@@ -428,34 +459,51 @@ impl AppConfig {
             }
         };
         url("node.url", &self.node.url, &["ws://", "wss://"])?;
-        config.positive("node.rpc_timeout_secs", self.node.rpc_timeout_secs)?;
-        config.positive("node.max_silence_secs", self.node.max_silence_secs)?;
-        config.positive(
+        let timeout = MILLISECOND..=HOUR;
+        let n = &self.node;
+        config.duration_within(
+            "node.rpc_timeout_secs",
+            n.rpc_timeout_secs,
+            SECOND,
+            timeout.clone(),
+        )?;
+        config.within("node.rpc_retries", n.rpc_retries, 0..=100)?;
+        config.duration_within(
+            "node.max_silence_secs",
+            n.max_silence_secs,
+            SECOND,
+            MILLISECOND..=DAY,
+        )?;
+        config.duration_within(
             "node.reconnect_backoff_secs",
-            self.node.reconnect_backoff_secs,
+            n.reconnect_backoff_secs,
+            SECOND,
+            MILLISECOND..=MAX_RECONNECT_BACKOFF,
         )?;
         url(
             "price_api.url",
             &self.price_api.url,
             &["http://", "https://"],
         )?;
-        config.positive("price_api.timeout_secs", self.price_api.timeout_secs)?;
-        config.within(
-            "pipeline.concurrency",
-            self.pipeline.concurrency,
-            1..=1_000_000,
+        config.duration_within(
+            "price_api.timeout_secs",
+            self.price_api.timeout_secs,
+            SECOND,
+            timeout.clone(),
         )?;
-        config.non_negative(
-            "filters.layer1.min_amount_usd",
-            self.filters.layer1.min_amount_usd,
-        )?;
+        config.within("price_api.retries", self.price_api.retries, 0..=100)?;
+        config.size("pipeline.concurrency", self.pipeline.concurrency, 1_000_000)?;
+        let l1 = &self.filters.layer1;
+        config.non_negative("filters.layer1.min_amount_usd", l1.min_amount_usd)?;
         config.non_negative(
             "filters.layer1.cumulative_min_amount_usd",
-            self.filters.layer1.cumulative_min_amount_usd,
+            l1.cumulative_min_amount_usd,
         )?;
-        config.positive(
+        config.duration_within(
             "filters.layer1.cumulative_window_secs",
-            self.filters.layer1.cumulative_window_secs,
+            l1.cumulative_window_secs,
+            SECOND,
+            MILLISECOND..=DAY,
         )?;
         config.non_negative(
             "filters.layer2.min_price_change",
@@ -465,13 +513,28 @@ impl AppConfig {
             "filters.layer2.min_volume_usd",
             self.filters.layer2.min_volume_usd,
         )?;
-        config.non_negative("cooldown.minutes", self.cooldown.minutes)?;
-        config.non_negative("cooldown.jitter_secs", self.cooldown.jitter_secs)?;
-        if self.degraded.ttls_secs.is_empty() {
-            return Err(config.invalid("degraded.ttls_secs", "[]", "at least one duration"));
+        config.duration_within(
+            "cooldown.minutes",
+            self.cooldown.minutes,
+            MINUTE,
+            Duration::ZERO..=WEEK,
+        )?;
+        config.duration_within(
+            "cooldown.jitter_secs",
+            self.cooldown.jitter_secs,
+            SECOND,
+            Duration::ZERO..=DAY,
+        )?;
+        let ttls = &self.degraded.ttls_secs;
+        if ttls.is_empty() || ttls.len() > 100 {
+            return Err(config.invalid(
+                "degraded.ttls_secs",
+                format!("a list of {} durations", ttls.len()),
+                "1 to 100 durations",
+            ));
         }
-        for ttl in &self.degraded.ttls_secs {
-            config.positive("degraded.ttls_secs", *ttl)?;
+        for ttl in ttls {
+            config.duration_within("degraded.ttls_secs", *ttl, SECOND, MILLISECOND..=WEEK)?;
         }
         let webhook = &self.sinks.webhook.url;
         if !webhook.is_empty()
@@ -484,18 +547,23 @@ impl AppConfig {
                 "empty or an `http://` or `https://` URL",
             ));
         }
-        config.positive(
+        config.duration_within(
             "sinks.webhook.timeout_secs",
             self.sinks.webhook.timeout_secs,
+            SECOND,
+            timeout,
         )?;
-        config.within(
-            "simulator.rate_per_sec",
-            self.simulator.rate_per_sec,
-            0.0..=1e6,
+        let sim = &self.simulator;
+        config.within("simulator.rate_per_sec", sim.rate_per_sec, 0.0..=1e6)?;
+        config.size("simulator.pairs", sim.pairs, 100_000)?;
+        // Whole milliseconds, so f64 is exact up to 2^53.
+        let millis = Duration::ZERO..=MINUTE;
+        config.duration_within(
+            "simulator.latency_ms",
+            sim.latency_ms as f64,
+            MILLISECOND,
+            millis.clone(),
         )?;
-        if self.simulator.pairs == 0 {
-            return Err(config.invalid("simulator.pairs", 0, "at least 1"));
-        }
         if let Some(path) = &self.tls.ca_file
             && let Err(e) = Tls::new(Some(path))
         {
@@ -505,7 +573,13 @@ impl AppConfig {
                 format!("a readable PEM file of CA certificates ({e})"),
             ));
         }
-        let f = &self.simulator.faults;
+        let f = &sim.faults;
+        config.duration_within(
+            "simulator.faults.rpc_delay_ms",
+            f.rpc_delay_ms as f64,
+            MILLISECOND,
+            millis,
+        )?;
         config.fraction("simulator.faults.rpc_error_rate", f.rpc_error_rate)?;
         config.fraction("simulator.faults.malformed_rate", f.malformed_rate)?;
         config.fraction("simulator.faults.price_429_rate", f.price_429_rate)?;
@@ -514,15 +588,25 @@ impl AppConfig {
             ("simulator.faults.outage_after_secs", f.outage_after_secs),
             ("simulator.faults.outage_secs", f.outage_secs),
         ] {
-            config.within(key, v, 0.0..=86_400.0)?;
+            config.duration_within(key, v, SECOND, Duration::ZERO..=DAY)?;
         }
         Ok(())
     }
 }
 
-/// Seconds (already validated) as a [`Duration`].
+/// The longest `node.reconnect_backoff_secs`: the delay doubles up to
+/// 30 s (`Intake::run` in `app.rs`), so a longer first delay means nothing.
+const MAX_RECONNECT_BACKOFF: Duration = Duration::from_secs(30);
+
+/// Seconds (already validated, so within [`MAX_DURATION`]) as a
+/// [`Duration`]; never more than [`MAX_DURATION`], so adding it to an
+/// `Instant` cannot overflow.
 pub(crate) fn secs(v: f64) -> Duration {
-    Duration::try_from_secs_f64(v).unwrap_or(Duration::MAX)
+    match Duration::try_from_secs_f64(v) {
+        Ok(d) => d.min(MAX_DURATION),
+        Err(_) if v > 0.0 => MAX_DURATION,
+        Err(_) => Duration::ZERO,
+    }
 }
 
 #[cfg(test)]
@@ -598,5 +682,111 @@ mod tests {
         assert!(e.to_string().contains("shutdown.deadline_secs"), "{e}");
         let e = load("[nope]\n", &[]).unwrap_err();
         assert_eq!(e.key(), Some("nope"), "{e}");
+    }
+
+    /// Values that passed the old checks and then panicked (`Instant +
+    /// Duration`) or aborted (a failed allocation) at run time.
+    #[test]
+    fn every_duration_and_size_has_a_maximum() {
+        for (var, value, key) in [
+            (
+                "BSC_MONITOR_NODE__RPC_TIMEOUT_SECS",
+                "1e300",
+                "node.rpc_timeout_secs",
+            ),
+            (
+                "BSC_MONITOR_NODE__RPC_RETRIES",
+                "4000000000",
+                "node.rpc_retries",
+            ),
+            (
+                "BSC_MONITOR_NODE__MAX_SILENCE_SECS",
+                "1e300",
+                "node.max_silence_secs",
+            ),
+            (
+                "BSC_MONITOR_NODE__RECONNECT_BACKOFF_SECS",
+                "1e300",
+                "node.reconnect_backoff_secs",
+            ),
+            (
+                "BSC_MONITOR_PRICE_API__TIMEOUT_SECS",
+                "1e300",
+                "price_api.timeout_secs",
+            ),
+            ("BSC_MONITOR_PRICE_API__RETRIES", "101", "price_api.retries"),
+            (
+                "BSC_MONITOR_PIPELINE__CONCURRENCY",
+                "1000000000000",
+                "pipeline.concurrency",
+            ),
+            (
+                "BSC_MONITOR_FILTERS__LAYER1__CUMULATIVE_WINDOW_SECS",
+                "1e300",
+                "filters.layer1.cumulative_window_secs",
+            ),
+            ("BSC_MONITOR_COOLDOWN__MINUTES", "1e300", "cooldown.minutes"),
+            ("BSC_MONITOR_COOLDOWN__MINUTES", "10081", "cooldown.minutes"),
+            (
+                "BSC_MONITOR_COOLDOWN__JITTER_SECS",
+                "1e300",
+                "cooldown.jitter_secs",
+            ),
+            (
+                "BSC_MONITOR_DEGRADED__TTLS_SECS",
+                "[300, 1e300]",
+                "degraded.ttls_secs",
+            ),
+            (
+                "BSC_MONITOR_SINKS__WEBHOOK__TIMEOUT_SECS",
+                "1e300",
+                "sinks.webhook.timeout_secs",
+            ),
+            (
+                "BSC_MONITOR_SIMULATOR__PAIRS",
+                "4000000000",
+                "simulator.pairs",
+            ),
+            (
+                "BSC_MONITOR_SIMULATOR__LATENCY_MS",
+                "10000000000000",
+                "simulator.latency_ms",
+            ),
+            (
+                "BSC_MONITOR_SIMULATOR__FAULTS__RPC_DELAY_MS",
+                "10000000000000",
+                "simulator.faults.rpc_delay_ms",
+            ),
+            (
+                "BSC_MONITOR_SIMULATOR__FAULTS__OUTAGE_SECS",
+                "1e300",
+                "simulator.faults.outage_secs",
+            ),
+            (
+                "BSC_MONITOR_HEALTH__TIMEOUT_SECS",
+                "1e300",
+                "health.timeout_secs",
+            ),
+            (
+                "BSC_MONITOR_METRICS__CONST_LABELS__SERVICE",
+                "",
+                "metrics.const_labels.service",
+            ),
+        ] {
+            let e = load("", &[(var, value)]).unwrap_err();
+            assert_eq!(e.key(), Some(key), "{var}={value}: {e}");
+            assert!(e.to_string().contains(var), "{e}");
+        }
+        // The maxima themselves load.
+        let c = load(
+            "[cooldown]\nminutes = 10080\n[simulator]\npairs = 100000\nlatency_ms = 60000\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(c.app.simulator.pairs, 100_000);
+        assert_eq!(
+            secs(c.app.cooldown.minutes * 60.0),
+            Duration::from_secs(7 * 86_400)
+        );
     }
 }

@@ -15,12 +15,33 @@
 //! TOML (a number, a boolean, an array) and as a string otherwise.
 //!
 //! A bad value is a [`ConfigError`] naming the key and where it was set.
+//!
+//! # Limits
+//!
+//! Every duration and every size that allocates has a maximum, so that no
+//! value the loader accepts can make the program panic (a duration added
+//! to an `Instant`) or abort (an allocation that fails) later:
+//!
+//! | key | range |
+//! |---|---|
+//! | `node.connect_timeout_secs` | 0.001 to 3600 s (an hour) |
+//! | `node.no_data_timeout_secs`, `node.max_silence_secs` | 0.001 to 86400 s (a day) |
+//! | `batches.size` | 1 to 10000, and at most [`MAX_BATCHES`] batches |
+//! | `backoff.initial_secs` | 0.001 to 3600 s (an hour) |
+//! | `backoff.max_secs` | `backoff.initial_secs` to 86400 s (a day) |
+//! | `backoff.multiplier` | 1 to 100 |
+//! | `simulator.pairs` | 1 to 100000 |
+//! | `simulator.rate_per_sec` | 0 to 1000 |
+//! | `simulator.faults.outage_after_secs`, `simulator.faults.outage_secs` | 0 to 86400 s (a day) |
+//!
+//! The library's own durations (`[health]`, `[shutdown]`) are at most
+//! [`MAX_DURATION`] (100 years).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use alerting_core::config::ConfigError;
-use alerting_core::config::{ConfigLoader, ServiceConfig};
+use alerting_core::config::{ConfigLoader, MAX_DURATION, ServiceConfig};
 use alerting_core::logging::redact_url;
 use serde::Deserialize;
 
@@ -36,6 +57,11 @@ pub const SIMULATED: &str = "simulated";
 /// The default address of `/metrics`, `/health` and `/ready` (bsc-monitor
 /// has 9464; both can run side by side).
 pub const DEFAULT_LISTEN_ADDR: &str = "127.0.0.1:9465";
+
+const MILLISECOND: Duration = Duration::from_millis(1);
+const SECOND: Duration = Duration::from_secs(1);
+const HOUR: Duration = Duration::from_secs(3600);
+const DAY: Duration = Duration::from_secs(86_400);
 
 /// Where this app's defaults for the library's keys differ from the
 /// library's: its port and its `service` label.
@@ -274,12 +300,28 @@ impl AppConfig {
                 "`simulated` or a ws:// or wss:// URL",
             ));
         }
-        config.positive("node.connect_timeout_secs", n.connect_timeout_secs)?;
-        config.positive("node.no_data_timeout_secs", n.no_data_timeout_secs)?;
-        config.positive("node.max_silence_secs", n.max_silence_secs)?;
+        let up_to = |max| MILLISECOND..=max;
+        config.duration_within(
+            "node.connect_timeout_secs",
+            n.connect_timeout_secs,
+            SECOND,
+            up_to(HOUR),
+        )?;
+        config.duration_within(
+            "node.no_data_timeout_secs",
+            n.no_data_timeout_secs,
+            SECOND,
+            up_to(DAY),
+        )?;
+        config.duration_within(
+            "node.max_silence_secs",
+            n.max_silence_secs,
+            SECOND,
+            up_to(DAY),
+        )?;
 
         let b = &self.batches;
-        config.within("batches.size", b.size, 1..=10_000)?;
+        config.size("batches.size", b.size, 10_000)?;
         if n.url != SIMULATED && b.accounts.is_empty() {
             return Err(config.invalid(
                 "batches.accounts",
@@ -294,6 +336,8 @@ impl AppConfig {
                 "base58 public keys (32 to 44 characters)",
             ));
         }
+        // Before the batch count, which depends on it.
+        config.size("simulator.pairs", self.simulator.pairs, 100_000)?;
         let accounts = if b.accounts.is_empty() {
             self.simulator.pairs as usize
         } else {
@@ -312,8 +356,8 @@ impl AppConfig {
         }
 
         let k = &self.backoff;
-        config.positive("backoff.initial_secs", k.initial_secs)?;
-        config.positive("backoff.max_secs", k.max_secs)?;
+        config.duration_within("backoff.initial_secs", k.initial_secs, SECOND, up_to(HOUR))?;
+        config.duration_within("backoff.max_secs", k.max_secs, SECOND, up_to(DAY))?;
         if k.max_secs < k.initial_secs {
             return Err(config.invalid(
                 "backoff.max_secs",
@@ -325,7 +369,6 @@ impl AppConfig {
         config.fraction("backoff.jitter", k.jitter)?;
 
         let s = &self.simulator;
-        config.within("simulator.pairs", s.pairs, 1..=100_000)?;
         config.within("simulator.rate_per_sec", s.rate_per_sec, 0.0..=1000.0)?;
         config.fraction("simulator.empty_rate", s.empty_rate)?;
         let f = &s.faults;
@@ -339,7 +382,7 @@ impl AppConfig {
             ("simulator.faults.outage_after_secs", f.outage_after_secs),
             ("simulator.faults.outage_secs", f.outage_secs),
         ] {
-            config.within(key, v, 0.0..=86_400.0)?;
+            config.duration_within(key, v, SECOND, Duration::ZERO..=DAY)?;
         }
         if let Some(path) = &self.tls.ca_file
             && let Err(e) = Tls::new(Some(path))
@@ -369,9 +412,15 @@ fn is_pubkey(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() && !matches!(b, b'0' | b'O' | b'I' | b'l'))
 }
 
-/// Seconds (already validated) as a [`Duration`].
+/// Seconds (already validated, so within [`MAX_DURATION`]) as a
+/// [`Duration`]; never more than [`MAX_DURATION`], so adding it to an
+/// `Instant` cannot overflow.
 pub(crate) fn secs(v: f64) -> Duration {
-    Duration::try_from_secs_f64(v).unwrap_or(Duration::MAX)
+    match Duration::try_from_secs_f64(v) {
+        Ok(d) => d.min(MAX_DURATION),
+        Err(_) if v > 0.0 => MAX_DURATION,
+        Err(_) => Duration::ZERO,
+    }
 }
 
 #[cfg(test)]
@@ -453,5 +502,64 @@ mod tests {
         assert!(e.to_string().contains("shutdown.deadline_secs"), "{e}");
         let e = load("[nope]\n", &[]).unwrap_err();
         assert_eq!(e.key(), Some("nope"), "{e}");
+    }
+
+    /// Values that passed the old checks and then panicked at run time
+    /// (`Instant + Duration` with a duration of 1e300 s).
+    #[test]
+    fn every_duration_and_size_has_a_maximum() {
+        for (var, value, key) in [
+            (
+                "SOL_MONITOR_NODE__CONNECT_TIMEOUT_SECS",
+                "1e300",
+                "node.connect_timeout_secs",
+            ),
+            (
+                "SOL_MONITOR_NODE__NO_DATA_TIMEOUT_SECS",
+                "1e300",
+                "node.no_data_timeout_secs",
+            ),
+            (
+                "SOL_MONITOR_NODE__MAX_SILENCE_SECS",
+                "1e300",
+                "node.max_silence_secs",
+            ),
+            ("SOL_MONITOR_BATCHES__SIZE", "4000000000", "batches.size"),
+            (
+                "SOL_MONITOR_BACKOFF__INITIAL_SECS",
+                "1e300",
+                "backoff.initial_secs",
+            ),
+            ("SOL_MONITOR_BACKOFF__MAX_SECS", "1e300", "backoff.max_secs"),
+            (
+                "SOL_MONITOR_SIMULATOR__PAIRS",
+                "4000000000",
+                "simulator.pairs",
+            ),
+            (
+                "SOL_MONITOR_SIMULATOR__FAULTS__OUTAGE_AFTER_SECS",
+                "1e300",
+                "simulator.faults.outage_after_secs",
+            ),
+            (
+                "SOL_MONITOR_SHUTDOWN__DEADLINE_SECS",
+                "1e300",
+                "shutdown.deadline_secs",
+            ),
+            (
+                "SOL_MONITOR_METRICS__CONST_LABELS__SERVICE",
+                "",
+                "metrics.const_labels.service",
+            ),
+        ] {
+            let e = load("", &[(var, value)]).unwrap_err();
+            assert_eq!(e.key(), Some(key), "{var}={value}: {e}");
+            assert!(e.to_string().contains(var), "{e}");
+        }
+        let c = load("[node]\nno_data_timeout_secs = 86400\n", &[]).unwrap();
+        assert_eq!(
+            secs(c.app.node.no_data_timeout_secs),
+            Duration::from_secs(86_400)
+        );
     }
 }
