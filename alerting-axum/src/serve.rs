@@ -23,9 +23,11 @@
 //!
 //! # Limits
 //!
-//! Both serve HTTP/1.1 (and 1.0) with hyper, under these limits, all on by
-//! default ([`HttpLimits::default`]); each can be changed or turned off
-//! (`None`) with the [`HttpLimits`] method of the same name:
+//! Both serve HTTP/1.1 (and 1.0) with hyper's connection builder (HTTP/2
+//! over cleartext, which `axum::serve` also accepts, is not served), under
+//! these limits, all on by default ([`HttpLimits::default`]); each can be
+//! changed or turned off (`None`) with the [`HttpLimits`] method of the
+//! same name:
 //!
 //! | limit | default | what happens |
 //! |---|---|---|
