@@ -86,6 +86,18 @@ pub enum LoggingError {
         /// What the parser said.
         reason: String,
     },
+    /// The log directory does not exist and could not be created.
+    #[error(
+        "cannot create the log directory `{}` (set by `logging.file.directory`)",
+        directory.display()
+    )]
+    Directory {
+        /// The directory.
+        directory: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
     /// The log directory or file could not be created. The message names
     /// the configuration key, `logging.file.directory`.
     #[error(
@@ -136,7 +148,8 @@ impl fmt::Debug for LogGuard {
 ///
 /// [`LoggingError::AlreadyInitialized`] on a second call (or if another
 /// global subscriber is set), [`LoggingError::InvalidFilter`] if `RUST_LOG`
-/// does not parse, [`LoggingError::File`] if the log file cannot be created.
+/// does not parse, [`LoggingError::Directory`] or [`LoggingError::File`] if the log
+/// directory or file cannot be created.
 pub fn init(config: &LoggingConfig) -> Result<LogGuard, LoggingError> {
     LoggingBuilder::new(config).init()
 }
@@ -228,7 +241,8 @@ impl LoggingBuilder {
     ///
     /// # Errors
     ///
-    /// [`LoggingError::InvalidFilter`] or [`LoggingError::File`].
+    /// [`LoggingError::InvalidFilter`], [`LoggingError::Directory`] or
+    /// [`LoggingError::File`].
     pub fn build(self) -> Result<(Dispatch, LogGuard), LoggingError> {
         let rust_log = match self.rust_log {
             Some(value) => value,
@@ -254,6 +268,15 @@ impl LoggingBuilder {
                 if file.max_files > 0 {
                     rolling = rolling.max_log_files(file.max_files);
                 }
+                // Created here first, so that a directory that cannot be
+                // created is one clear error (the appender would also
+                // print its own line to stderr while pruning old files).
+                std::fs::create_dir_all(&file.directory).map_err(|source| {
+                    LoggingError::Directory {
+                        directory: file.directory.clone(),
+                        source,
+                    }
+                })?;
                 let appender =
                     rolling
                         .build(&file.directory)
