@@ -25,8 +25,9 @@
 //!    each with its own timeout, whether the one before succeeded, failed,
 //!    panicked or hung;
 //! 5. **report**: a [`ShutdownReport`] of what drained, what was still
-//!    running at the deadline (by name and count), each closer's result and
-//!    each phase's duration is logged, log guards handed over with
+//!    running at the deadline and what of it finished late or was
+//!    abandoned (by name and count), each closer's result and each phase's
+//!    duration is logged, log guards handed over with
 //!    [`Shutdown::add_log_guard`] are flushed, and [`Shutdown::run`]
 //!    returns the report.
 //!
@@ -35,6 +36,34 @@
 //! closers still run, each within its timeout, because they are what
 //! flushes data; a process that must die at once can still be sent
 //! `SIGKILL`.
+//!
+//! # How long it takes
+//!
+//! Once shutdown has begun, [`Shutdown::run`] returns within
+//! [`Shutdown::max_duration`]:
+//!
+//! ```text
+//! readiness delay + deadline + the sum of the closers' timeouts
+//!                 (+ 1.5 s to flush logs, if log guards were handed over)
+//! ```
+//!
+//! Every wait is cut off by a timer; nothing waits for in-flight work after
+//! the deadline. The figure holds as long as the tokio runtime is not
+//! blocked (a closer that blocks its thread instead of awaiting defers every
+//! timer) and is counted from the later of the trigger and the first poll
+//! of [`Shutdown::run`] when shutdown was triggered outside a runtime.
+//!
+//! # Work past the deadline is abandoned
+//!
+//! Work still running when the drain ends (at the deadline, or when forced)
+//! is **abandoned**: it is no longer waited for, and nothing cancels it; it
+//! runs on until it finishes or the process exits. The report counts it
+//! in [`WorkReport::still_running`] and then splits it into
+//! [`finished_late`](WorkReport::finished_late) (its guard was dropped
+//! while the closers ran, before the report was written) and
+//! [`abandoned`](WorkReport::abandoned) (still running when the report
+//! was written). Closers must not wait for abandoned work either: the HTTP
+//! server's closer in `alerting-axum` does not.
 //!
 //! ```
 //! use std::time::Duration;
@@ -137,6 +166,8 @@ struct Closer {
 #[derive(Default)]
 struct Closers {
     pending: Vec<Closer>,
+    /// The sum of the timeouts of the closers the closers phase runs.
+    budget: Duration,
     /// The closers phase has taken the list; later ones run at once.
     taken: bool,
 }
@@ -164,6 +195,8 @@ struct Inner {
     tracker: TaskTracker,
     triggered: Mutex<Option<Triggered>>,
     kinds: Mutex<BTreeMap<Cow<'static, str>, Arc<KindState>>>,
+    /// The drain has ended (set with the `kinds` lock held).
+    drain_ended: AtomicBool,
     closers: Mutex<Closers>,
     #[cfg(feature = "logging")]
     log_guards: Mutex<Vec<LogGuard>>,
@@ -195,8 +228,13 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// - [`Shutdown::run`] waits for shutdown to begin and then for the report;
 ///   any number of clones may await it and all get the same report.
 /// - Only the intake token (and its children) is cancelled. Tasks are never
-///   aborted: work still running at the deadline keeps running, and is
-///   reported by name, until the process exits.
+///   aborted: work still running at the deadline is abandoned (see the
+///   [module documentation](self#work-past-the-deadline-is-abandoned)):
+///   it keeps running until it finishes or the process exits, and the
+///   report says by name whether it finished late or was abandoned.
+/// - [`Shutdown::run`] returns within [`Shutdown::max_duration`] once
+///   shutdown has begun: it waits for no work after the deadline and for
+///   no closer after its timeout.
 ///
 /// ```
 /// use std::time::Duration;
@@ -217,6 +255,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// shutdown.trigger("test");
 /// let report = shutdown.run().await;
 /// assert_eq!(report.still_running_by_name().collect::<Vec<_>>(), [("stuck_rpc", 1)]);
+/// assert_eq!(report.abandoned_by_name().collect::<Vec<_>>(), [("stuck_rpc", 1)]);
 /// // Reverse order of registration:
 /// assert_eq!(report.closers[0].name, "ws_pool");
 /// assert!(matches!(report.closers[0].outcome, CloserOutcome::Failed { .. }));
@@ -304,6 +343,7 @@ impl ShutdownBuilder {
                 tracker: TaskTracker::new(),
                 triggered: Mutex::new(None),
                 kinds: Mutex::new(BTreeMap::new()),
+                drain_ended: AtomicBool::new(false),
                 closers: Mutex::new(Closers::default()),
                 #[cfg(feature = "logging")]
                 log_guards: Mutex::new(Vec::new()),
@@ -378,10 +418,11 @@ impl Shutdown {
         let name = name.into();
         let state = {
             let mut kinds = lock(&self.inner.kinds);
+            let ended = self.inner.drain_ended.load(Ordering::Acquire);
             Arc::clone(
                 kinds
                     .entry(name.clone())
-                    .or_insert_with(|| Arc::new(KindState::new(name))),
+                    .or_insert_with(|| Arc::new(KindState::new(name, ended))),
             )
         };
         WorkKind::new(state, self.inner.tracker.clone())
@@ -412,9 +453,15 @@ impl Shutdown {
     /// first, as resources are released in reverse order of acquisition).
     ///
     /// `closer` is not polled until then. It returns `()` or
-    /// `Result<(), E>` with `E: Display`; it is cancelled at its timeout,
-    /// and a panic in it is reported, not propagated. A closer registered
-    /// once the closers have started runs at once, in the background.
+    /// `Result<(), E>` with `E: Display`; it is cancelled (dropped) at its
+    /// timeout, and a panic in it is reported, not propagated. Its timeout
+    /// adds to [`Shutdown::max_duration`]. It runs after the drain ended:
+    /// it must not wait for work still running then (abandoned work), or
+    /// it only times out. It must await rather than block its thread, or
+    /// no timeout can fire on a single-threaded runtime.
+    ///
+    /// A closer registered once the closers have started runs at once, in
+    /// the background: nothing waits for it, and it is not in the report.
     pub fn add_closer<F>(&self, name: impl Into<Cow<'static, str>>, closer: F)
     where
         F: Future + Send + 'static,
@@ -443,6 +490,7 @@ impl Shutdown {
             if closers.taken {
                 Some(closer)
             } else {
+                closers.budget = closers.budget.saturating_add(closer.timeout);
                 closers.pending.push(closer);
                 None
             }
@@ -465,6 +513,10 @@ impl Shutdown {
     /// the report has been logged and before [`Shutdown::run`] returns.
     /// Logs written after that are lost; to log after `run`, keep the guard
     /// in `main` instead and drop it at the end.
+    ///
+    /// `run` waits at most 1.5 s for the flush (included in
+    /// [`Shutdown::max_duration`]); a flush still going on then finishes
+    /// on a blocking thread, which the runtime waits for when it is dropped.
     #[cfg(feature = "logging")]
     pub fn add_log_guard(&self, guard: LogGuard) {
         if self.inner.report.borrow().is_some() {
@@ -554,7 +606,64 @@ impl Shutdown {
     pub fn report(&self) -> Option<ShutdownReport> {
         self.inner.report.borrow().clone()
     }
+
+    /// The longest [`Shutdown::run`] takes once shutdown has begun, with the
+    /// closers and log guards registered so far:
+    ///
+    /// ```text
+    /// readiness delay + deadline + the sum of the closers' timeouts
+    ///                 (+ 1.5 s to flush logs, if log guards were handed over)
+    /// ```
+    ///
+    /// Each phase is cut off by its own timer: the readiness delay and the
+    /// drain end at their time (or earlier), each closer is cancelled at its
+    /// timeout, the wait for the log flush at 1.5 s. Work still running at
+    /// the deadline is abandoned, not waited for. Closers registered after
+    /// the closers phase began run in the background and do not count.
+    ///
+    /// The figure assumes the tokio runtime is not blocked (no closer or
+    /// task blocking its thread) and counts from the later of the trigger
+    /// and the first poll of [`Shutdown::run`] (shutdown triggered outside
+    /// a runtime starts when `run` is first polled). Saturates at
+    /// [`Duration::MAX`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use alerting_core::shutdown::Shutdown;
+    ///
+    /// let shutdown = Shutdown::builder()
+    ///     .readiness_delay(Duration::from_secs(2))
+    ///     .deadline(Duration::from_secs(10))
+    ///     .closer_timeout(Duration::from_secs(3))
+    ///     .build();
+    /// shutdown.add_closer("db_pool", async {});
+    /// shutdown.add_closer_with_timeout("sink", Duration::from_secs(1), async {});
+    /// assert_eq!(shutdown.max_duration(), Duration::from_secs(2 + 10 + 3 + 1));
+    /// ```
+    pub fn max_duration(&self) -> Duration {
+        let settings = &self.inner.settings;
+        let closers = lock(&self.inner.closers).budget;
+        #[cfg(feature = "logging")]
+        let logs = if lock(&self.inner.log_guards).is_empty() {
+            Duration::ZERO
+        } else {
+            LOG_FLUSH_BUDGET
+        };
+        #[cfg(not(feature = "logging"))]
+        let logs = Duration::ZERO;
+        settings
+            .readiness_delay
+            .saturating_add(settings.deadline)
+            .saturating_add(closers)
+            .saturating_add(logs)
+    }
 }
+
+/// How long [`Shutdown::run`] waits for the log guards to flush:
+/// tracing-appender's own bound (0.1 s to signal its worker, 1 s for the
+/// worker to finish) with a margin.
+#[cfg(feature = "logging")]
+const LOG_FLUSH_BUDGET: Duration = Duration::from_millis(1500);
 
 /// Begins shutdown with `trigger`; false if it had begun.
 fn begin(inner: &Arc<Inner>, trigger: Trigger) -> bool {
@@ -600,8 +709,10 @@ fn start_driver(inner: &Arc<Inner>) {
             let guards = std::mem::take(&mut *lock(&inner.log_guards));
             if !guards.is_empty() {
                 // Dropping a guard blocks while the writer drains: not on a
-                // runtime thread.
-                let _ = tokio::task::spawn_blocking(move || drop(guards)).await;
+                // runtime thread, and not for longer than the budget (the
+                // flush then goes on in the background).
+                let flush = tokio::task::spawn_blocking(move || drop(guards));
+                let _ = tokio::time::timeout(LOG_FLUSH_BUDGET, flush).await;
             }
         }
         inner.report.send_replace(Some(report));
@@ -647,25 +758,38 @@ async fn drive(inner: &Inner) -> ShutdownReport {
         _ = tokio::time::sleep(settings.deadline) => DrainOutcome::DeadlineReached,
     };
     let drain = phase.elapsed();
-    let work: Vec<WorkReport> = lock(&inner.kinds)
-        .iter()
-        .map(|(name, k)| {
-            let (active0, finished0) = at_trigger.get(name.as_ref()).copied().unwrap_or((0, 0));
-            WorkReport {
-                name: name.to_string(),
-                in_flight_at_trigger: active0,
-                drained: k.finished().saturating_sub(finished0),
-                still_running: k.active(),
-            }
-        })
-        .collect();
-    for w in work.iter().filter(|w| w.still_running > 0) {
+    // From here on, no work is waited for: what still runs is abandoned.
+    let ended: Vec<(Arc<KindState>, WorkReport)> = {
+        let kinds = lock(&inner.kinds);
+        inner.drain_ended.store(true, Ordering::Release);
+        kinds
+            .iter()
+            .map(|(name, k)| {
+                let (active0, finished0) = at_trigger.get(name.as_ref()).copied().unwrap_or((0, 0));
+                let still_running = k.end_drain();
+                // `finished` counts the units that finished late too; read
+                // it first, so that every late one in it is in `late`.
+                let finished = k.finished();
+                let late = k.finished_late();
+                let report = WorkReport {
+                    name: name.to_string(),
+                    in_flight_at_trigger: active0,
+                    drained: finished.saturating_sub(finished0).saturating_sub(late),
+                    still_running,
+                    finished_late: 0,
+                    abandoned: still_running,
+                };
+                (Arc::clone(k), report)
+            })
+            .collect()
+    };
+    for (_, w) in ended.iter().filter(|(_, w)| w.still_running > 0) {
         tracing::warn!(
             target: "alerting_core::shutdown",
             work = %w.name,
             still_running = w.still_running,
             outcome = %drain_outcome,
-            "work still running when the drain ended",
+            "work still running when the drain ended: no longer waited for",
         );
     }
 
@@ -681,6 +805,26 @@ async fn drive(inner: &Inner) -> ShutdownReport {
         closers.push(run_closer(closer).await);
     }
     let closers_phase = phase.elapsed();
+
+    // What was still running at the end of the drain: finished since, or
+    // abandoned to the process exit.
+    let work: Vec<WorkReport> = ended
+        .into_iter()
+        .map(|(kind, mut w)| {
+            w.finished_late = kind.finished_late().min(w.still_running);
+            w.abandoned = w.still_running - w.finished_late;
+            if w.abandoned > 0 {
+                tracing::warn!(
+                    target: "alerting_core::shutdown",
+                    work = %w.name,
+                    abandoned = w.abandoned,
+                    finished_late = w.finished_late,
+                    "work abandoned: left running until the process exits",
+                );
+            }
+            w
+        })
+        .collect();
 
     ShutdownReport {
         trigger,
@@ -778,6 +922,8 @@ fn log_report(report: &ShutdownReport) {
         in_flight_at_trigger = report.in_flight_at_trigger(),
         drained = report.drained(),
         still_running = report.still_running(),
+        finished_late = report.finished_late(),
+        abandoned = report.abandoned(),
         closers = report.closers.len(),
         failed_closers,
         drain_secs = report.phases.drain.as_secs_f64(),

@@ -70,8 +70,20 @@ pub struct WorkReport {
     /// (those accepted after the trigger included).
     pub drained: u64,
     /// Units still running when the drain ended (at the deadline, or when
-    /// forced): the work that was not finished.
+    /// forced): no longer waited for. Each is either
+    /// [`finished_late`](Self::finished_late) or
+    /// [`abandoned`](Self::abandoned).
     pub still_running: u64,
+    /// Of [`still_running`](Self::still_running), the units that finished
+    /// after the drain ended but before the report was written (while the
+    /// closers ran).
+    #[serde(default)]
+    pub finished_late: u64,
+    /// Of [`still_running`](Self::still_running), the units still running
+    /// when the report was written: left to run until the process exits
+    /// (nothing cancels them).
+    #[serde(default)]
+    pub abandoned: u64,
 }
 
 /// How a closer ended.
@@ -147,9 +159,13 @@ pub struct Phases {
 /// configuration) and its `Display` is a short human summary:
 ///
 /// ```text
-/// shutdown (SIGTERM) finished in 0.412 s: drained
-///   readiness down 0.000 s, intake stopped 0.000 s, drain 0.310 s, closers 0.102 s
-///   work: 10000 in flight at the trigger, 10000 drained, 0 still running
+/// shutdown (SIGTERM) finished in 1.103 s: deadline reached
+///   readiness down 0.000 s, intake stopped 0.000 s, drain 1.001 s, closers 0.102 s
+///   work: 10006 in flight at the trigger, 10000 drained, 6 still running at the end of the drain (2 finished late, 4 abandoned)
+///   finished late (after the drain ended, before this report):
+///     http_request ×2
+///   abandoned (still running, left to the process exit):
+///     http_request ×4
 ///   closers (in the order they ran):
 ///     http_server  ok         0.000 s
 ///     db_pool      failed     0.001 s: pool already closed
@@ -192,18 +208,47 @@ impl ShutdownReport {
         self.work.iter().map(|w| w.still_running).sum()
     }
 
-    /// The kinds of work with units still running, as `(name, count)`.
+    /// Units still running at the end of the drain that finished before
+    /// the report was written, all kinds.
+    pub fn finished_late(&self) -> u64 {
+        self.work.iter().map(|w| w.finished_late).sum()
+    }
+
+    /// Units still running when the report was written (left to the
+    /// process exit), all kinds.
+    pub fn abandoned(&self) -> u64 {
+        self.work.iter().map(|w| w.abandoned).sum()
+    }
+
+    /// The kinds of work with units still running at the end of the drain,
+    /// as `(name, count)`.
     pub fn still_running_by_name(&self) -> impl Iterator<Item = (&str, u64)> {
-        self.work
-            .iter()
-            .filter(|w| w.still_running > 0)
-            .map(|w| (w.name.as_str(), w.still_running))
+        by_name(&self.work, |w| w.still_running)
+    }
+
+    /// The kinds of work with units that finished late, as `(name, count)`.
+    pub fn finished_late_by_name(&self) -> impl Iterator<Item = (&str, u64)> {
+        by_name(&self.work, |w| w.finished_late)
+    }
+
+    /// The kinds of work with units abandoned, as `(name, count)`.
+    pub fn abandoned_by_name(&self) -> impl Iterator<Item = (&str, u64)> {
+        by_name(&self.work, |w| w.abandoned)
     }
 
     /// Whether everything drained and every closer succeeded.
     pub fn is_clean(&self) -> bool {
         self.still_running() == 0 && self.closers.iter().all(|c| c.outcome.is_ok())
     }
+}
+
+fn by_name(
+    work: &[WorkReport],
+    count: impl Fn(&WorkReport) -> u64,
+) -> impl Iterator<Item = (&str, u64)> {
+    work.iter()
+        .map(move |w| (w.name.as_str(), count(w)))
+        .filter(|(_, n)| *n > 0)
 }
 
 struct Secs(Duration);
@@ -236,21 +281,36 @@ impl fmt::Display for ShutdownReport {
             Secs(p.drain),
             Secs(p.closers)
         )?;
-        writeln!(
+        write!(
             f,
             "  work: {} in flight at the trigger, {} drained, {} still running",
             self.in_flight_at_trigger(),
             self.drained(),
             self.still_running()
         )?;
-        let mut still = self.still_running_by_name().peekable();
-        if still.peek().is_some() {
+        if self.still_running() > 0 {
+            write!(
+                f,
+                " at the end of the drain ({} finished late, {} abandoned)",
+                self.finished_late(),
+                self.abandoned()
+            )?;
+        }
+        writeln!(f)?;
+        let mut late = self.finished_late_by_name().peekable();
+        if late.peek().is_some() {
             writeln!(
                 f,
-                "  still running when the drain ended ({} deadline):",
-                Secs(self.deadline)
+                "  finished late (after the drain ended, before this report):"
             )?;
-            for (name, count) in still {
+            for (name, count) in late {
+                writeln!(f, "    {name} ×{count}")?;
+            }
+        }
+        let mut abandoned = self.abandoned_by_name().peekable();
+        if abandoned.peek().is_some() {
+            writeln!(f, "  abandoned (still running, left to the process exit):")?;
+            for (name, count) in abandoned {
                 writeln!(f, "    {name} ×{count}")?;
             }
         }

@@ -10,29 +10,52 @@ use tokio::task::JoinHandle;
 use tokio_util::task::TaskTracker;
 use tokio_util::task::task_tracker::TaskTrackerToken;
 
+/// The top bit of [`KindState::word`]: the drain has ended.
+const DRAIN_ENDED: u64 = 1 << 63;
+
 /// Counters of one kind of work.
 #[derive(Debug)]
 pub(crate) struct KindState {
     pub(crate) name: Cow<'static, str>,
-    active: AtomicU64,
+    /// Units in flight (the low 63 bits) and whether the drain has ended
+    /// ([`DRAIN_ENDED`]). One word, so that a unit knows exactly whether it
+    /// was counted as still running when the drain ended: its start and
+    /// its end are ordered against the drain's end by this word alone.
+    word: AtomicU64,
     finished: AtomicU64,
+    /// Units running when the drain ended that have finished since.
+    finished_late: AtomicU64,
 }
 
 impl KindState {
-    pub(crate) fn new(name: Cow<'static, str>) -> Self {
+    /// Counters for a new kind; `drain_ended` if it is created after the
+    /// drain ended (its units were never waited for).
+    pub(crate) fn new(name: Cow<'static, str>, drain_ended: bool) -> Self {
         Self {
             name,
-            active: AtomicU64::new(0),
+            word: AtomicU64::new(if drain_ended { DRAIN_ENDED } else { 0 }),
             finished: AtomicU64::new(0),
+            finished_late: AtomicU64::new(0),
         }
     }
 
     pub(crate) fn active(&self) -> u64 {
-        self.active.load(Ordering::Acquire)
+        self.word.load(Ordering::Acquire) & !DRAIN_ENDED
     }
 
     pub(crate) fn finished(&self) -> u64 {
         self.finished.load(Ordering::Acquire)
+    }
+
+    /// Marks the end of the drain; returns the units still running then.
+    /// Each of them, when it finishes, counts in [`Self::finished_late`].
+    pub(crate) fn end_drain(&self) -> u64 {
+        self.word.fetch_or(DRAIN_ENDED, Ordering::AcqRel) & !DRAIN_ENDED
+    }
+
+    /// Units still running when the drain ended that have finished since.
+    pub(crate) fn finished_late(&self) -> u64 {
+        self.finished_late.load(Ordering::Acquire)
     }
 }
 
@@ -83,10 +106,17 @@ impl WorkKind {
     /// guard is dropped, including guards taken after shutdown began: stop
     /// taking them by watching the intake token, not by expecting this to
     /// fail. It never fails and never blocks.
+    ///
+    /// A unit still running when the drain ends is not waited for any
+    /// longer: it is *abandoned* (left running, to the process exit) and
+    /// the report counts it as finished late if its guard is dropped
+    /// before the report is written. A guard taken after the drain ended is
+    /// neither waited for nor reported.
     pub fn start(&self) -> InFlight {
-        self.state.active.fetch_add(1, Ordering::AcqRel);
+        let before = self.state.word.fetch_add(1, Ordering::AcqRel);
         InFlight {
             state: Arc::clone(&self.state),
+            waited_for: before & DRAIN_ENDED == 0,
             _token: self.tracker.token(),
         }
     }
@@ -137,6 +167,9 @@ impl fmt::Debug for WorkKind {
 #[must_use = "the work counts as done as soon as the guard is dropped"]
 pub struct InFlight {
     state: Arc<KindState>,
+    /// Started before the drain ended: if it is still running when the
+    /// drain ends, it counts in the report's `still_running`.
+    waited_for: bool,
     _token: TaskTrackerToken,
 }
 
@@ -149,8 +182,12 @@ impl InFlight {
 
 impl Drop for InFlight {
     fn drop(&mut self) {
+        let before = self.state.word.fetch_sub(1, Ordering::AcqRel);
+        if self.waited_for && before & DRAIN_ENDED != 0 {
+            // Counted as still running when the drain ended.
+            self.state.finished_late.fetch_add(1, Ordering::AcqRel);
+        }
         self.state.finished.fetch_add(1, Ordering::AcqRel);
-        self.state.active.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
