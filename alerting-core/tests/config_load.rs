@@ -336,7 +336,10 @@ fn a_bearer_token_is_read_checked_and_never_printed() {
     assert!(config.metrics.public);
     let debug = format!("{config:?}");
     assert!(!debug.contains("s3cret"), "{debug}");
-    assert!(debug.contains("bearer_token: Some(\"(hidden)\")"), "{debug}");
+    assert!(
+        debug.contains("bearer_token: Some(\"(hidden)\")"),
+        "{debug}"
+    );
 
     for bad in ["", "two words", "tab\there"] {
         let err = load("", &[("ALERTING_METRICS__BEARER_TOKEN", bad)]).unwrap_err();
