@@ -9,17 +9,22 @@
 //! | 1. readiness down | keeps serving (a load balancer is taking the instance out during the readiness delay) | keeps serving: `/ready` answers 503 |
 //! | 2. intake stopped | stops accepting connections; connections with no request in progress (idle, or still sending a request header) are closed, busy ones after their response | keeps serving |
 //! | 3. drain | requests in flight finish; each is an `http_request` unit of work, so the drain waits for them up to the deadline and the report counts them | keeps serving: `/metrics` shows the drain |
-//! | 4. closers | its closer waits for the last connections to close, up to the closer timeout, then the future returns | its closer stops it the same way |
+//! | 4. closers | its closer waits for the last connections to close (responses being written), but not for requests still running, which the drain already abandoned; up to the closer timeout; then the future returns | its closer stops accepting, then waits for the last connections the same way |
 //!
 //! The closers are registered when `serve`/`serve_admin` is called, so
 //! they run before the closers registered earlier (a database pool
 //! registered at start-up is closed after the HTTP server stops using it).
 //!
-//! Requests still running at the deadline are reported by name
-//! (`http_request`) and left to run, as everything else in [`Shutdown`]:
-//! nothing is aborted, the process exit ends them. If the closer timeout
-//! passes with connections still open, the future returns anyway and the
-//! connection tasks are left to the process exit too.
+//! Requests still running at the deadline are abandoned, as everything
+//! else in [`Shutdown`]: the report counts them by name (`http_request`)
+//! as finished late or abandoned, nothing aborts them, and the process exit
+//! ends them. The closer does not wait for them: it ends as soon as the
+//! only connections left are those with such a request in progress, so
+//! they cost the shutdown no time beyond the deadline. If the closer
+//! timeout passes with connections still open (responses the clients do
+//! not read), the future returns anyway and the connection tasks are left
+//! to the process exit too. Either way the server takes at most the
+//! deadline and its closer timeout, as [`Shutdown::max_duration`] counts.
 //!
 //! # Limits
 //!
@@ -57,7 +62,7 @@ use std::future::{Future, poll_fn};
 use std::io;
 use std::net::SocketAddr;
 use std::pin::{Pin, pin};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
@@ -76,7 +81,7 @@ use hyper_util::rt::TokioIo;
 use pin_project_lite::pin_project;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, oneshot};
 use tokio::time::{Instant, Sleep};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -431,18 +436,25 @@ fn run(
         (Ok(a), StopAt::Closers) => format!("admin http server {a}"),
         (Err(_), _) => "http server".to_owned(),
     };
+    let listening = Arc::new(Listening::new(router, work, limits));
+    let open = Arc::clone(&listening.open);
     {
         let stop_admin = stop_admin.clone();
         let give_up = give_up.clone();
+        let open = Arc::clone(&open);
         shutdown.add_closer(name, async move {
             let _give_up = give_up.drop_guard();
             stop_admin.cancel();
-            // An error means the server future ended without saying so
-            // (dropped, or failed before it started): nothing to wait for.
-            let _ = done_rx.await;
+            tokio::select! {
+                // An error means the server future ended without saying so
+                // (dropped, or failed before it started): nothing to wait for.
+                _ = done_rx => {}
+                // The closers run after the drain: a request still running
+                // is abandoned, its connection is not waited for.
+                () = open.only_abandoned_left() => {}
+            }
         });
     }
-    let listening = Arc::new(Listening::new(router, work, limits));
     let max_connections = limits.max_connections;
     async move {
         let addr = addr.map_err(ServeError::LocalAddr)?;
@@ -458,7 +470,9 @@ fn run(
                 tracing::warn!(
                     target: "alerting_axum::serve",
                     %addr,
-                    "connections still open at the closer timeout are left to the process exit",
+                    connections = open.connections.load(Ordering::SeqCst),
+                    requests_running = open.handling.load(Ordering::SeqCst),
+                    "connections still open when the closer ended are left to the process exit",
                 );
             }
         }
@@ -475,6 +489,93 @@ struct Listening {
     http1: http1::Builder,
     timers: Timers,
     scrapes: Option<ScrapeSlots>,
+    open: Arc<Open>,
+}
+
+/// The connections of one listener, and the requests in progress on them
+/// that hold an in-flight guard: what the closer waits for.
+#[derive(Default)]
+struct Open {
+    /// Connection tasks running.
+    connections: AtomicUsize,
+    /// Requests whose handler is running, with an in-flight guard (at most
+    /// one per connection: HTTP/1 handles one request at a time).
+    handling: AtomicUsize,
+    /// The closer is waiting: changes wake it.
+    watched: AtomicBool,
+    changed: Notify,
+}
+
+impl Open {
+    fn add(&self, counter: &AtomicUsize) {
+        counter.fetch_add(1, Ordering::SeqCst);
+        self.changed_now();
+    }
+
+    fn sub(&self, counter: &AtomicUsize) {
+        counter.fetch_sub(1, Ordering::SeqCst);
+        self.changed_now();
+    }
+
+    fn changed_now(&self) {
+        // SeqCst with the closer's store of `watched` and its loads of the
+        // counters: either it sees this change, or we see it waiting.
+        if self.watched.load(Ordering::SeqCst) {
+            self.changed.notify_waiters();
+        }
+    }
+
+    /// Returns once every connection left has a request in progress with
+    /// an in-flight guard (at least one). Called by the closer, after the
+    /// drain: those requests were still running when it ended, abandoned.
+    async fn only_abandoned_left(&self) {
+        self.watched.store(true, Ordering::SeqCst);
+        loop {
+            let changed = self.changed.notified();
+            let mut changed = pin!(changed);
+            changed.as_mut().enable();
+            let handling = self.handling.load(Ordering::SeqCst);
+            if handling > 0 && self.connections.load(Ordering::SeqCst) <= handling {
+                return;
+            }
+            changed.await;
+        }
+    }
+}
+
+/// Counts one connection task (or one request with its guard) while held.
+struct Counted {
+    open: Arc<Open>,
+    request: bool,
+}
+
+impl Counted {
+    fn connection(open: &Arc<Open>) -> Self {
+        open.add(&open.connections);
+        Self {
+            open: Arc::clone(open),
+            request: false,
+        }
+    }
+
+    fn request(open: &Arc<Open>) -> Self {
+        open.add(&open.handling);
+        Self {
+            open: Arc::clone(open),
+            request: true,
+        }
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        let counter = if self.request {
+            &self.open.handling
+        } else {
+            &self.open.connections
+        };
+        self.open.sub(counter);
+    }
 }
 
 impl Listening {
@@ -497,6 +598,7 @@ impl Listening {
                 slots: Arc::new(Semaphore::new(max.clamp(1, Semaphore::MAX_PERMITS))),
                 wait: limits.scrape_wait,
             }),
+            open: Arc::default(),
         }
     }
 }
@@ -572,6 +674,8 @@ async fn connection(
     stop: CancellationToken,
     _permit: Option<OwnedSemaphorePermit>,
 ) {
+    // Dropped last, after the connection (and a request future in it).
+    let _counted = Counted::connection(&listening.open);
     let state = Arc::new(ConnState::new());
     let io = TokioIo::new(ConnIo {
         stream,
@@ -868,7 +972,11 @@ impl hyper::service::Service<Request<Incoming>> for ConnService {
 
     fn call(&self, request: Request<Incoming>) -> Self::Future {
         let mark = RequestMark::start(&self.state);
-        let guard = self.listening.work.as_ref().map(WorkKind::start);
+        let guard = self
+            .listening
+            .work
+            .as_ref()
+            .map(|work| (work.start(), Counted::request(&self.listening.open)));
         let mut request = request.map(Body::new);
         if let Some(scrapes) = &self.listening.scrapes {
             request.extensions_mut().insert(scrapes.clone());
@@ -887,7 +995,7 @@ pin_project! {
     struct ConnFuture {
         #[pin]
         inner: Oneshot<Router, Request>,
-        guard: Option<InFlight>,
+        guard: Option<(InFlight, Counted)>,
         mark: Option<RequestMark>,
     }
 }
