@@ -1,10 +1,13 @@
 //! What a check is, what it returns, and how it is registered.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Once};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use super::{Probe, Status};
@@ -18,6 +21,23 @@ use super::{Probe, Status};
 /// A check must not block its thread (use `spawn_blocking` inside it for
 /// blocking clients), or the timeout cannot fire on a single-threaded
 /// runtime.
+///
+/// # Panics print once
+///
+/// A check that panics is reported down, "check panicked", on every run
+/// (its metrics too), but its panic message (which may hold secrets) goes
+/// to the panic hook only the **first** time that check panics: later
+/// panics of the same check are silent. To do this the registry wraps the
+/// panic hook in place when it first runs a check, once per process: the
+/// wrapper skips the hook for a panic raised while a check that already
+/// panicked is being polled on the current thread (a thread-local flag set
+/// around each poll of the check's future), and calls the hook it wrapped
+/// for every other panic, so a hook installed before is kept for panics
+/// elsewhere. A hook installed *after* the registry first ran a check
+/// replaces the wrapper: check panics then reach that hook every time
+/// (unless it calls the hook it replaced, as `take_hook` chaining does). A
+/// panic in code the check spawns onto other tasks or threads is not the
+/// check's, and is never silenced.
 ///
 /// Implement it with an `async fn`, or wrap a closure with [`check_fn`]:
 ///
@@ -88,6 +108,81 @@ where
     fn check(&self) -> impl Future<Output = CheckOutcome> + Send {
         let fut = (self.0)();
         async move { fut.await.into() }
+    }
+}
+
+thread_local! {
+    /// The check being polled on this thread, if any: the flag "its panic
+    /// message was printed already", set while its future is polled.
+    static POLLING_CHECK: Cell<Option<Arc<AtomicBool>>> = const { Cell::new(None) };
+}
+
+/// Wraps the panic hook, once per process (see [`HealthCheck`], "Panics
+/// print once").
+fn wrap_panic_hook() {
+    static WRAPPED: Once = Once::new();
+    WRAPPED.call_once(|| {
+        let hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let printed_before = POLLING_CHECK
+                .try_with(|polling| {
+                    let check = polling.take();
+                    let printed = check
+                        .as_ref()
+                        .map(|printed| printed.swap(true, Ordering::AcqRel));
+                    polling.set(check);
+                    printed
+                })
+                .ok()
+                .flatten();
+            if printed_before != Some(true) {
+                hook(info);
+            }
+        }));
+    });
+}
+
+/// A check's future, polled with [`POLLING_CHECK`] set to its flag, so
+/// that the panic hook prints its panic message once.
+pub(crate) struct QuietRepeatPanics {
+    future: CheckFuture,
+    printed: Arc<AtomicBool>,
+}
+
+impl QuietRepeatPanics {
+    /// `future`, whose panics are silent once `printed` is set (the first
+    /// panic sets it). Wraps the panic hook if it was not already.
+    pub(crate) fn new(future: CheckFuture, printed: &Arc<AtomicBool>) -> Self {
+        wrap_panic_hook();
+        Self {
+            future,
+            printed: Arc::clone(printed),
+        }
+    }
+}
+
+/// Restores the previous [`POLLING_CHECK`], also when the poll unwinds.
+struct Polling(Option<Arc<AtomicBool>>);
+
+impl Drop for Polling {
+    fn drop(&mut self) {
+        let previous = self.0.take();
+        let _ = POLLING_CHECK.try_with(|polling| polling.set(previous));
+    }
+}
+
+impl Future for QuietRepeatPanics {
+    type Output = CheckOutcome;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<CheckOutcome> {
+        let this = self.get_mut();
+        let _polling = Polling(
+            POLLING_CHECK
+                .try_with(|polling| polling.replace(Some(Arc::clone(&this.printed))))
+                .ok()
+                .flatten(),
+        );
+        this.future.as_mut().poll(cx)
     }
 }
 

@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, Weak};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -11,7 +11,7 @@ use prometheus_client::encoding::{EncodeLabelSet, LabelSetEncoder};
 use tokio::runtime::Handle;
 use tokio_util::sync::CancellationToken;
 
-use super::check::{BoxedCheck, boxed};
+use super::check::{BoxedCheck, QuietRepeatPanics, boxed};
 use super::report::rfc3339;
 use super::{
     CheckOptions, CheckOutcome, CheckReport, Detail, HealthCheck, HealthError, HealthReport, Probe,
@@ -148,6 +148,8 @@ struct Entry {
     state: Mutex<State>,
     gauge: Option<FloatGauge>,
     histogram: Option<Histogram>,
+    /// The check's panic message went to the panic hook: later ones do not.
+    panic_printed: Arc<AtomicBool>,
 }
 
 /// A check's status at one instant, with what is needed to report it.
@@ -310,7 +312,8 @@ impl Drop for AbortOnDrop {
 /// Runs a pulled check once, in a task of its own, with its timeout.
 async fn run_pulled(entry: &Entry, check: &BoxedCheck) -> CheckOutcome {
     let start = Instant::now();
-    let mut task = tokio::spawn(check());
+    // Its panic message is printed the first time only (see `HealthCheck`).
+    let mut task = tokio::spawn(QuietRepeatPanics::new(check(), &entry.panic_printed));
     let _abort = AbortOnDrop(task.abort_handle());
     let outcome = match tokio::time::timeout(entry.timeout, &mut task).await {
         Ok(Ok(outcome)) => outcome,
@@ -606,6 +609,7 @@ impl HealthRegistry {
             state: Mutex::new(State::default()),
             gauge,
             histogram,
+            panic_printed: Arc::default(),
         });
         entries.insert(name, Arc::clone(&entry));
         Ok(entry)
