@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::marker::PhantomData;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use prometheus_client::encoding::{EncodeLabelSet, EncodeMetric, LabelSetEncoder, MetricEncoder};
 use prometheus_client::metrics::MetricType;
@@ -130,6 +130,15 @@ pub const DEFAULT_MAX_SERIES: usize = 1000;
 /// [`DynamicFamily::get_or_create`] once (per batch, per connection, per call
 /// site for `&'static str` labels) and keep it: the handle is the series.
 ///
+/// A scrape does not hold the family's lock while it encodes: it encodes
+/// from a snapshot of the (labels, series) pairs, so a new series never
+/// waits for an encode. The snapshot is kept between scrapes and copied
+/// again, under a read lock, only when series were added since the last
+/// one: a [`get_or_create`](DynamicFamily::get_or_create) that adds a series
+/// waits at most for one such copy (a few milliseconds for 100,000
+/// series). The cost is memory: the snapshot holds a second copy of every
+/// label set.
+///
 /// ```
 /// use alerting_core::metrics::{Counter, DynamicFamily, LabelSet, MetricOptions, Registry};
 ///
@@ -154,33 +163,87 @@ pub struct DynamicFamily<L: LabelSet, M: Series> {
 }
 
 struct DynamicInner<L, M> {
-    map: RwLock<HashMap<L, M>>,
+    series: RwLock<SeriesMap<L, M>>,
+    /// What the last encode saw; scrapes take turns to bring it up to date.
+    snapshot: Mutex<Snapshot<L, M>>,
     max_series: usize,
     overflow: M,
     folded: Counter,
     prototype: Box<dyn Fn() -> M + Send + Sync>,
 }
 
+/// The series by label set.
+struct SeriesMap<L, M> {
+    map: HashMap<L, M>,
+    /// Changed whenever the set of label sets changes (every insertion,
+    /// and every removal, should one be added): a [`Snapshot`] of another
+    /// version is out of date.
+    version: u64,
+}
+
+/// The (labels, series) pairs of one [`SeriesMap::version`], encoded
+/// without holding the map's lock. Series handles share their cells, so
+/// the values read are current; only the set of series is as of `version`.
+struct Snapshot<L, M> {
+    version: u64,
+    entries: Arc<Vec<(L, M)>>,
+}
+
+impl<L: LabelSet, M: Series> DynamicInner<L, M> {
+    /// The current (labels, series) pairs. The map's read lock is held only
+    /// to compare versions or, when series were added since the last call,
+    /// to copy the pairs.
+    fn snapshot(&self) -> Arc<Vec<(L, M)>> {
+        let mut snapshot = self.snapshot.lock().unwrap_or_else(PoisonError::into_inner);
+        let stale = {
+            let series = self.series.read().unwrap_or_else(PoisonError::into_inner);
+            if series.version == snapshot.version {
+                None
+            } else {
+                let entries: Vec<(L, M)> = series
+                    .map
+                    .iter()
+                    .map(|(labels, m)| (labels.clone(), m.clone()))
+                    .collect();
+                snapshot.version = series.version;
+                Some(std::mem::replace(&mut snapshot.entries, Arc::new(entries)))
+            }
+        };
+        let current = Arc::clone(&snapshot.entries);
+        drop(snapshot);
+        // The old copy (unless an encode still uses it) is freed here, with
+        // no lock held.
+        drop(stale);
+        current
+    }
+}
+
 impl<L: LabelSet, M: Series> DynamicFamily<L, M> {
     /// The series for `labels`, created if the limit allows, else the
     /// overflow series. The returned handle shares the series.
+    ///
+    /// For an existing series this is a hash and a read lock, never held
+    /// behind an encode; adding a series takes the write lock, which a
+    /// scrape holds at most while it copies the list of series.
     pub fn get_or_create(&self, labels: &L) -> M {
         let inner = &*self.inner;
         if let Some(m) = inner
-            .map
+            .series
             .read()
             .unwrap_or_else(PoisonError::into_inner)
+            .map
             .get(labels)
         {
             return m.clone();
         }
-        let mut map = inner.map.write().unwrap_or_else(PoisonError::into_inner);
-        if let Some(m) = map.get(labels) {
+        let mut series = inner.series.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(m) = series.map.get(labels) {
             return m.clone();
         }
-        if map.len() < inner.max_series {
+        if series.map.len() < inner.max_series {
             let m = (inner.prototype)();
-            map.insert(labels.clone(), m.clone());
+            series.map.insert(labels.clone(), m.clone());
+            series.version = series.version.wrapping_add(1);
             m
         } else {
             inner.folded.inc();
@@ -192,9 +255,10 @@ impl<L: LabelSet, M: Series> DynamicFamily<L, M> {
     /// counted).
     pub fn len(&self) -> usize {
         self.inner
-            .map
+            .series
             .read()
             .unwrap_or_else(PoisonError::into_inner)
+            .map
             .len()
     }
 
@@ -249,11 +313,10 @@ impl EncodeLabelSet for OverflowLabels {
 impl<L: LabelSet, M: Series> EncodeMetric for DynamicFamily<L, M> {
     fn encode(&self, mut encoder: MetricEncoder<'_>) -> Result<(), fmt::Error> {
         let inner = &*self.inner;
-        {
-            let map = inner.map.read().unwrap_or_else(PoisonError::into_inner);
-            for (labels, series) in map.iter() {
-                series.encode(encoder.encode_family(labels)?)?;
-            }
+        // No lock is held while encoding: a slow encode (or a slow writer
+        // behind it) holds up no `get_or_create`.
+        for (labels, series) in inner.snapshot().iter() {
+            series.encode(encoder.encode_family(labels)?)?;
         }
         if inner.folded.get() > 0 {
             inner
@@ -286,7 +349,14 @@ impl<L: LabelSet, M: Series> Metric for DynamicFamily<L, M> {
         let folded = ctx.overflow_counter();
         Ok(Self {
             inner: Arc::new(DynamicInner {
-                map: RwLock::new(HashMap::new()),
+                series: RwLock::new(SeriesMap {
+                    map: HashMap::new(),
+                    version: 0,
+                }),
+                snapshot: Mutex::new(Snapshot {
+                    version: 0,
+                    entries: Arc::new(Vec::new()),
+                }),
                 max_series,
                 overflow,
                 folded,
