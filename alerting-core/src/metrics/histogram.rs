@@ -17,6 +17,23 @@ use super::Buckets;
 /// this one does not, so it can sit on a hot path shared by many tasks.
 /// Cloning is cheap and the clones share the same series.
 ///
+/// # Infinities and NaN
+///
+/// - `+Inf` is counted in the `+Inf` bucket and `-Inf` in the first bucket
+///   (`-Inf <= le` holds for every bound), both in `_count`, as the
+///   Prometheus clients place them; neither is added to `_sum`. Adding them
+///   would make `_sum` infinite for the rest of the process, and NaN as
+///   soon as both signs were seen (`+Inf + -Inf`); `_sum` stays the sum of
+///   the finite observations instead.
+/// - NaN is ignored (no bucket, no `_count`, no `_sum`): it is not `<=`
+///   any bound, not even `+Inf`, so counting it would break `_count ==
+///   bucket{le="+Inf"}`.
+/// - `_sum` itself can only become infinite by overflowing `f64` (finite
+///   observations adding up past about 1.8e308); it is never NaN.
+///
+/// Durations ([`observe_duration`](Histogram::observe_duration), timers, and
+/// `#[instrumented]`, which counts integer nanoseconds) are always finite.
+///
 /// ```
 /// use alerting_core::metrics::{Buckets, Histogram};
 ///
@@ -57,23 +74,42 @@ impl Histogram {
         }
     }
 
-    /// Records one value. NaN is ignored: it would poison the sum forever.
+    /// Records one value. `±Inf` is counted but not added to the sum; NaN
+    /// is ignored (see [the type's documentation](Histogram#infinities-and-nan)).
     #[inline]
     pub fn observe(&self, value: f64) {
-        if value.is_nan() {
+        // One test for the usual case; NaN is not finite either.
+        if !value.is_finite() {
+            self.observe_non_finite(value);
             return;
         }
         let inner = &*self.inner;
-        // First bound >= value: Prometheus buckets are `le` (less or equal).
-        let index = inner.bounds.bounds().partition_point(|&b| b < value);
-        if let Some(cell) = inner.counts.get(index) {
-            cell.fetch_add(1, Ordering::Relaxed);
-        }
+        self.count_in_bucket(value);
         let _ = inner
             .sum
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bits| {
                 Some((f64::from_bits(bits) + value).to_bits())
             });
+    }
+
+    /// Counts `value` in its bucket.
+    #[inline]
+    fn count_in_bucket(&self, value: f64) {
+        let inner = &*self.inner;
+        // First bound >= value: Prometheus buckets are `le` (less or equal).
+        // `-Inf` lands in the first bucket, `+Inf` in the last (`+Inf`).
+        let index = inner.bounds.bounds().partition_point(|&b| b < value);
+        if let Some(cell) = inner.counts.get(index) {
+            cell.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// `±Inf`: counted, not summed. NaN: ignored.
+    #[cold]
+    fn observe_non_finite(&self, value: f64) {
+        if !value.is_nan() {
+            self.count_in_bucket(value);
+        }
     }
 
     /// Records a duration in seconds.
@@ -106,7 +142,7 @@ impl Histogram {
             .sum()
     }
 
-    /// Sum of observations.
+    /// Sum of the finite observations.
     pub fn sum(&self) -> f64 {
         f64::from_bits(self.inner.sum.load(Ordering::Relaxed))
     }

@@ -218,6 +218,12 @@ impl Series for StripedCounter {
 /// A histogram striped over [`stripes()`] cache-line-padded rows of cells
 /// (the sum and a count per bucket). Cloning is cheap; clones share the
 /// series.
+///
+/// Infinities and NaN are handled as by [`Histogram`](super::Histogram#infinities-and-nan):
+/// `+Inf` is counted in the `+Inf` bucket and `-Inf` in the first, neither
+/// is added to `_sum`; NaN is ignored. `_sum` is never NaN, unless finite
+/// observations overflow `f64` in both directions (past ±1.8e308) on
+/// different stripes.
 #[derive(Clone)]
 pub struct StripedHistogram {
     inner: Arc<StripedHistogramInner>,
@@ -241,25 +247,44 @@ impl StripedHistogram {
         }
     }
 
-    /// Records one value. NaN is ignored.
+    /// Records one value. `±Inf` is counted but not added to the sum; NaN
+    /// is ignored.
     #[inline]
     pub fn observe(&self, value: f64) {
-        if value.is_nan() {
+        // One test for the usual case; NaN is not finite either.
+        if !value.is_finite() {
+            self.observe_non_finite(value);
             return;
         }
         let inner = &*self.inner;
         let stripe = stripe();
-        let bucket = inner.bounds.bounds().partition_point(|&b| b < value);
-        inner
-            .stripes
-            .local(stripe, 1 + bucket)
-            .fetch_add(1, Ordering::Relaxed);
+        self.count_in_bucket(stripe, value);
         // Only this thread's stripe: the CAS loop does not spin under
         // contention from other cores.
         let sum = inner.stripes.local(stripe, 0);
         let _ = sum.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bits| {
             Some((f64::from_bits(bits) + value).to_bits())
         });
+    }
+
+    /// Counts `value` in its bucket, in `stripe`. `-Inf` lands in the
+    /// first bucket, `+Inf` in the last (`+Inf`).
+    #[inline]
+    fn count_in_bucket(&self, stripe: usize, value: f64) {
+        let inner = &*self.inner;
+        let bucket = inner.bounds.bounds().partition_point(|&b| b < value);
+        inner
+            .stripes
+            .local(stripe, 1 + bucket)
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// `±Inf`: counted, not summed. NaN: ignored.
+    #[cold]
+    fn observe_non_finite(&self, value: f64) {
+        if !value.is_nan() {
+            self.count_in_bucket(stripe(), value);
+        }
     }
 
     /// Records a duration in seconds.
@@ -280,7 +305,7 @@ impl StripedHistogram {
             .sum()
     }
 
-    /// Sum of observations.
+    /// Sum of the finite observations.
     pub fn sum(&self) -> f64 {
         self.inner.stripes.sum_f64(0)
     }
