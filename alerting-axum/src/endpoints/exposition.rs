@@ -26,18 +26,12 @@ pub(crate) struct Scrape;
 const KEPT_BUFFERS: usize = 4;
 /// A buffer larger than this (after an unusual scrape) is not kept.
 const MAX_KEPT_CAPACITY: usize = 64 << 20;
-/// An exposition at least this long (about 500 series) is encoded on
-/// tokio's blocking pool: it takes long enough (about 1 ms per 10,000
-/// series) to hold up the other requests of an async worker.
-const LARGE_EXPOSITION: usize = 64 << 10;
 
 pub(crate) struct Exposition {
     registry: Registry,
     token: Option<Arc<BearerToken>>,
     gzip: bool,
     pool: Arc<Pool>,
-    /// The last exposition was large: encode off the async worker.
-    large: AtomicBool,
     /// The warning about `#[instrumented]` series recorded elsewhere was
     /// logged.
     warned: AtomicBool,
@@ -51,7 +45,6 @@ impl Exposition {
             token,
             gzip,
             pool: Arc::new(Pool::default()),
-            large: AtomicBool::new(false),
             warned: AtomicBool::new(false),
         }
     }
@@ -94,14 +87,17 @@ pub(crate) async fn serve_metrics(
             },
             None => None,
         };
-        let encoded = if exposition.large.load(Ordering::Relaxed) {
+        // Every encode runs on tokio's blocking pool, never on an async
+        // worker: it reads /proc (the process collector), takes the
+        // families' locks and costs about 1 ms per 10,000 series, any of
+        // which would hold up the worker's other tasks. The scrape slot
+        // bounds how many run at once.
+        let encoded = {
             let exposition = Arc::clone(&exposition);
             tokio::task::spawn_blocking(move || encode(&exposition, format, gzip, slot))
                 .await
                 .map_err(|e| e.to_string())
                 .and_then(|r| r.map_err(|e| e.to_string()))
-        } else {
-            encode(&exposition, format, gzip, slot).map_err(|e| e.to_string())
         };
         match encoded {
             Ok(body) => Response::new(Body::from(body)),
@@ -161,9 +157,6 @@ fn encode(
     let pool = &exposition.pool;
     let mut text = pool.take_text();
     exposition.registry.encode(format, &mut text)?;
-    exposition
-        .large
-        .store(text.len() >= LARGE_EXPOSITION, Ordering::Relaxed);
     if !gzip {
         return Ok(Bytes::from_owner(Pooled::text(text, pool).holding(slot)));
     }
