@@ -32,10 +32,10 @@ async fn work_finishing_while_the_closers_run_is_reported_late_the_rest_abandone
         .closer_timeout(Duration::from_secs(3))
         .signals(false)
         .build();
-    // Finish 300 ms after the deadline, while the closer below runs.
+    // Finish 800 ms after the deadline, while the closer below runs.
     let late = shutdown.work_kind("late_rpc");
     for _ in 0..3 {
-        late.spawn(tokio::time::sleep(Duration::from_millis(500)));
+        late.spawn(tokio::time::sleep(Duration::from_secs(1)));
     }
     let stuck = shutdown.spawn("stuck_rpc", std::future::pending::<()>());
     shutdown.spawn("swap_event", tokio::time::sleep(Duration::from_millis(10)));
