@@ -4,28 +4,15 @@
 //! not serve. The first scrape logs a warning saying so, once. (A file of
 //! its own: the global registry is per process.)
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+mod common;
 
 use alerting_axum::Endpoints;
 use alerting_core::instrumented;
 use alerting_core::metrics::Registry;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use common::Captured;
 use tower::ServiceExt;
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 #[instrumented]
 fn handle() {}
@@ -61,7 +48,7 @@ async fn the_first_scrape_warns_once_about_a_forgotten_set_global() {
     scrape(&router).await;
     scrape(&router).await;
 
-    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let log = captured.text();
     assert_eq!(log.matches("Registry::set_global").count(), 1, "{log}");
     assert!(log.contains("WARN"), "{log}");
 

@@ -4,9 +4,7 @@
 
 mod common;
 
-use std::io::Write;
 use std::net::{SocketAddr, TcpListener};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use alerting_axum::{Server, ServerError};
@@ -15,7 +13,7 @@ use alerting_core::config::{ConfigLoader, MonitoringConfig};
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::get;
-use common::{Http, sample};
+use common::{Captured, Http, sample};
 
 fn config(toml: &str) -> MonitoringConfig {
     ConfigLoader::new().toml(toml).no_env().load().unwrap()
@@ -148,19 +146,6 @@ async fn an_address_in_use_is_an_error_naming_it() {
     );
 }
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// Binds `config`'s metrics address and returns what was logged.
 async fn bind_and_capture(config: &MonitoringConfig) -> String {
     let captured = Captured::default();
@@ -174,7 +159,7 @@ async fn bind_and_capture(config: &MonitoringConfig) -> String {
     let server = Server::new(&obs).bind().await.unwrap();
     obs.shutdown().trigger("test");
     server.run().await.unwrap();
-    String::from_utf8(captured.0.lock().unwrap().clone()).unwrap()
+    captured.text()
 }
 
 #[tokio::test]

@@ -124,3 +124,25 @@ pub fn sample(text: &str, series: &str) -> Option<f64> {
         rest.strip_prefix(' ')?.split(' ').next()?.parse().ok()
     })
 }
+
+/// A writer that keeps what a `tracing_subscriber::fmt` subscriber wrote,
+/// for tests that check a log line.
+#[derive(Clone, Default)]
+pub struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Captured {
+    /// Everything written so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
