@@ -38,6 +38,10 @@
 //!
 //! Metrics go to [`Registry::global`] unless the attribute names another
 //! registry (`registry = path::to::fn`, a `fn() -> &'static Registry`).
+//! A test can run instrumented code against a registry of its own with
+//! [`Registry::in_scope`] or [`Registry::enter_scope`]: every call site,
+//! with or without `registry = …`, then records the calls that start on the
+//! test's thread there, and nowhere else.
 //! If a family cannot be registered (its name is taken by another metric,
 //! or breaks a rule the macro could not check), the call site still runs
 //! and counts, its series are not exported, and the error is logged with
@@ -82,7 +86,7 @@ use prometheus_client::metrics::MetricType;
 use crate::clock;
 use crate::metrics::{
     Buckets, Counter, EnumLabel, MetricKind, MetricOrigin, MetricRef, MetricsError, Outcome,
-    Registry, Stripes, encode_histogram, encode_label, stripe,
+    Registry, Stripes, any_scope_active, encode_histogram, encode_label, scoped_registry, stripe,
 };
 
 /// Default name of the call counter.
@@ -445,7 +449,7 @@ impl SiteStats {
     }
 }
 
-struct SiteHandles {
+pub(crate) struct SiteHandles {
     stats: Arc<SiteStats>,
     in_flight: bool,
     kinds: [OnceLock<(&'static str, Counter)>; MAX_ERROR_KINDS],
@@ -469,6 +473,7 @@ impl CallSite {
         }
     }
 
+    /// The handles in the site's own registry, resolved on first use.
     #[inline]
     fn handles(&'static self) -> &'static SiteHandles {
         self.handles
@@ -477,9 +482,35 @@ impl CallSite {
 
     /// Starts a call: resolves the site on its first call, counts it in
     /// flight and reads the clock.
-    #[inline]
+    // `always`: with the scope check, LLVM sometimes stops inlining it into
+    // the expansion (as in the `instrumented` benchmark), and a call then
+    // costs a function call more.
+    #[inline(always)]
     pub fn start(&'static self, is_async: bool) -> CallGuard {
-        let handles = self.handles();
+        // While no scope is open anywhere (always, outside tests), this
+        // relaxed load and its branch are all that scopes cost a call.
+        if any_scope_active() {
+            return self.start_scoped(is_async);
+        }
+        Self::start_with(self.handles(), is_async)
+    }
+
+    /// [`start`](Self::start) while a scope is open somewhere: into this
+    /// thread's scoped registry if it has one. Out of line, so that the
+    /// usual path stays what it was without scopes.
+    #[cold]
+    #[inline(never)]
+    fn start_scoped(&'static self, is_async: bool) -> CallGuard {
+        let handles = match scoped_registry() {
+            Some(registry) => registry.scoped_site_handles(self),
+            None => self.handles(),
+        };
+        Self::start_with(handles, is_async)
+    }
+
+    /// Counts the call in flight (if the site does) and reads the clock.
+    #[inline(always)]
+    fn start_with(handles: &'static SiteHandles, is_async: bool) -> CallGuard {
         if handles.in_flight {
             handles.stats.in_flight_add(1);
         }
@@ -748,6 +779,36 @@ fn site_label_names(meta: &SiteMeta, with_outcome: bool) -> Vec<&'static str> {
 }
 
 impl Registry {
+    /// The handles of `site` in this registry as a scoped one, resolved on
+    /// the site's first call in a scope of this registry and kept (leaked:
+    /// the guards of calls hold `&'static` handles) for the next ones.
+    fn scoped_site_handles(&self, site: &'static CallSite) -> &'static SiteHandles {
+        let key = std::ptr::from_ref(site).addr();
+        let sites = || {
+            self.scoped_sites()
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+        };
+        let cached = sites().get(&key).copied();
+        let cell = cached.unwrap_or_else(|| {
+            // Called without the lock held: it is the user's function.
+            let own = self.same_as((site.meta.registry)());
+            *sites().entry(key).or_insert_with(|| {
+                if own {
+                    // A scope of the site's own registry: its usual
+                    // series, not a second set of them.
+                    &site.handles
+                } else {
+                    Box::leak(Box::default())
+                }
+            })
+        });
+        // Resolved without the lock held too, as the site's own handles
+        // are: a call made while resolving (from a `tracing` subscriber,
+        // say) does not wait for this one.
+        cell.get_or_init(|| self.resolve_call_site(&site.meta))
+    }
+
     /// Resolves a call site: registers its families on first use, adds the
     /// site's series, and returns the handles. Never fails: on an error the
     /// handles are detached (they count, nothing exports them).

@@ -52,6 +52,7 @@ mod outcome;
 mod process;
 mod reference;
 mod registry;
+mod scope;
 mod striped;
 
 use std::fmt;
@@ -64,6 +65,8 @@ pub use outcome::Outcome;
 pub use process::{ProcessCollector, ProcessMetricRefs};
 pub use reference::{MetricOrigin, MetricRef, Named};
 pub use registry::{Format, Registry, RegistryBuilder, quality_list};
+pub use scope::ScopeGuard;
+pub(crate) use scope::{any_scope_active, scoped_registry};
 pub use striped::{StripedCounter, StripedHistogram, stripes};
 pub(crate) use striped::{Stripes, encode_histogram, stripe};
 

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 
 use once_cell::sync::OnceCell;
 use prometheus_client::collector::Collector;
@@ -14,7 +14,7 @@ use prometheus_client::metrics::MetricType;
 use super::naming::{
     check_help, check_labels, check_metric_name, sample_names, split_for_prometheus_client,
 };
-use crate::instrument::{AnySiteFamily, SiteFamilyKind};
+use crate::instrument::{AnySiteFamily, SiteFamilyKind, SiteHandles};
 
 use super::{
     BuildContext, Counter, Metric, MetricGroup, MetricKind, MetricOptions, MetricsError,
@@ -69,6 +69,9 @@ struct Inner {
     state: RwLock<State>,
     /// An endpoint serves it ([`Registry::mark_served`]).
     served: AtomicBool,
+    /// Call sites that recorded into this registry as a scoped one
+    /// ([`Registry::in_scope`]), by the address of their `static`.
+    scoped_sites: Mutex<HashMap<usize, &'static OnceLock<SiteHandles>>>,
 }
 
 struct State {
@@ -172,6 +175,7 @@ impl Registry {
                     instrumentation_errors: Vec::new(),
                 }),
                 served: AtomicBool::new(false),
+                scoped_sites: Mutex::default(),
             }),
         }
     }
@@ -235,6 +239,16 @@ impl Registry {
                     && !global.inner.served.load(Ordering::Relaxed)
                     && global.has_instrumentation()
             })
+    }
+
+    /// Whether `self` and `other` are handles to the same registry.
+    pub(crate) fn same_as(&self, other: &Registry) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
+    /// The handles of call sites in this registry as a scoped one.
+    pub(crate) fn scoped_sites(&self) -> &Mutex<HashMap<usize, &'static OnceLock<SiteHandles>>> {
+        &self.inner.scoped_sites
     }
 
     /// Whether a `#[instrumented]` call site recorded into this registry.
