@@ -78,7 +78,11 @@ declare -A crates cpu wall tree_count
 for p in "${projects[@]}"; do
     dir=$here/$p
     [[ -f $dir/Cargo.toml ]] || { echo "no project $p in $here" >&2; exit 2; }
-    (cd "$dir" && cargo fetch --locked --quiet)
+    if ! (cd "$dir" && cargo fetch --locked --quiet); then
+        echo "$p: its Cargo.lock no longer matches (a path crate's dependencies" \
+            "changed?): run \`cargo generate-lockfile\` in $dir and commit it" >&2
+        exit 1
+    fi
 
     target=$(mktemp -d -t build-cost-target.XXXXXX)
     wrapper=()
