@@ -4,7 +4,9 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use alerting_core::config::{LogFileConfig, LogFormat, LogLevel, LogRotation, LoggingConfig};
+#[cfg(feature = "log-files")]
+use alerting_core::config::{LogFileConfig, LogRotation};
+use alerting_core::config::{LogFormat, LogLevel, LoggingConfig};
 use alerting_core::logging::{LoggingBuilder, LoggingError};
 use serde_json::Value;
 
@@ -178,6 +180,7 @@ fn compact_and_pretty_write_text_with_span_fields() {
     }
 }
 
+#[cfg(feature = "log-files")]
 #[test]
 fn logs_go_to_a_file_in_the_configured_directory() {
     let dir = std::env::temp_dir().join(format!("alerting-logs-{}", std::process::id()));

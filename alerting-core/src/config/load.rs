@@ -1156,6 +1156,13 @@ fn check(config: &mut MonitoringConfig, origins: &Origins) -> Result<(), ConfigE
         }
     }
     if let Some(file) = &config.logging.file {
+        if cfg!(not(feature = "log-files")) {
+            return Err(invalid(
+                vec!["logging", "file"],
+                "a `[logging.file]` table".to_owned(),
+                "no `[logging.file]`: log files need alerting-core's `log-files` feature",
+            ));
+        }
         if file.directory.as_os_str().is_empty() {
             return Err(invalid(
                 vec!["logging", "file", "directory"],

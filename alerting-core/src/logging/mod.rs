@@ -20,11 +20,14 @@
 //! - **filter**: `level` for every target, `targets` for particular ones;
 //!   `RUST_LOG`, when set and not empty, replaces both (the usual
 //!   `tracing` habit: the operator's filter wins over the file's).
-//! - **destination**: stdout, or files rotated by time
-//!   ([`LogFileConfig`](crate::config::LogFileConfig)). Lines are written
-//!   by a background thread (tracing-appender's non-blocking writer), so a
+//! - **destination**: stdout, or, with the `log-files` feature, files
+//!   rotated by time ([`LogFileConfig`](crate::config::LogFileConfig)).
+//!   Lines are written by a background thread named `alerting-log`, so a
 //!   slow disk or terminal never blocks a task; when its buffer
-//!   (128,000 lines) is full, lines are dropped rather than blocking.
+//!   (128,000 lines) is full, lines are dropped rather than blocking. With
+//!   `log-files` that thread is tracing-appender's non-blocking writer
+//!   (which also writes the files); without it, a small one of ours on
+//!   `std` alone, which behaves the same.
 //!
 //! The returned [`LogGuard`] flushes the writer when dropped: keep it in
 //! `main`, or hand it to [`Shutdown::add_log_guard`], which flushes it after
@@ -50,6 +53,8 @@
 
 mod json;
 mod redact;
+#[cfg(not(feature = "log-files"))]
+mod writer;
 
 pub use redact::redact_url;
 
@@ -58,7 +63,9 @@ use std::io::{self, IsTerminal};
 use std::path::PathBuf;
 
 use tracing::Dispatch;
+#[cfg(feature = "log-files")]
 use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
+#[cfg(feature = "log-files")]
 use tracing_appender::rolling::{RollingFileAppender, Rotation};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::Layer;
@@ -66,7 +73,11 @@ use tracing_subscriber::fmt::format::JsonFields;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
-use crate::config::{LogFormat, LogRotation, LoggingConfig};
+#[cfg(feature = "log-files")]
+use crate::config::LogRotation;
+use crate::config::{LogFormat, LoggingConfig};
+#[cfg(not(feature = "log-files"))]
+use writer::WorkerGuard;
 
 /// Why logging could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -99,7 +110,10 @@ pub enum LoggingError {
         source: io::Error,
     },
     /// The log directory or file could not be created. The message names
-    /// the configuration key, `logging.file.directory`.
+    /// the configuration key, `logging.file.directory`. Only with the
+    /// `log-files` feature.
+    #[cfg(feature = "log-files")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "log-files")))]
     #[error(
         "cannot open a log file in `{}` (set by `logging.file.directory`)",
         directory.display()
@@ -110,6 +124,19 @@ pub enum LoggingError {
         /// Why.
         #[source]
         source: tracing_appender::rolling::InitError,
+    },
+    /// The configuration asks for log files ([`LoggingConfig::file`]) but
+    /// alerting-core was built without its `log-files` feature. (A
+    /// configuration loaded by [`ConfigLoader`](crate::config::ConfigLoader)
+    /// is refused earlier, with a [`ConfigError`](crate::config::ConfigError).)
+    #[error(
+        "cannot log to files in `{}` (set by `logging.file.directory`): alerting-core \
+         was built without its `log-files` feature",
+        directory.display()
+    )]
+    FilesNotEnabled {
+        /// The directory.
+        directory: PathBuf,
     },
 }
 
@@ -148,8 +175,9 @@ impl fmt::Debug for LogGuard {
 ///
 /// [`LoggingError::AlreadyInitialized`] on a second call (or if another
 /// global subscriber is set), [`LoggingError::InvalidFilter`] if `RUST_LOG`
-/// does not parse, [`LoggingError::Directory`] or [`LoggingError::File`] if the log
-/// directory or file cannot be created.
+/// does not parse, [`LoggingError::Directory`] or `LoggingError::File` if the
+/// log directory or file cannot be created, [`LoggingError::FilesNotEnabled`]
+/// if the configuration has log files and the `log-files` feature is off.
 pub fn init(config: &LoggingConfig) -> Result<LogGuard, LoggingError> {
     LoggingBuilder::new(config).init()
 }
@@ -241,8 +269,9 @@ impl LoggingBuilder {
     ///
     /// # Errors
     ///
-    /// [`LoggingError::InvalidFilter`], [`LoggingError::Directory`] or
-    /// [`LoggingError::File`].
+    /// [`LoggingError::InvalidFilter`], [`LoggingError::Directory`],
+    /// `LoggingError::File` (with the `log-files` feature) or
+    /// [`LoggingError::FilesNotEnabled`] (without it).
     pub fn build(self) -> Result<(Dispatch, LogGuard), LoggingError> {
         let rust_log = match self.rust_log {
             Some(value) => value,
@@ -250,12 +279,18 @@ impl LoggingBuilder {
         };
         let filter = filter(&self.config, rust_log)?;
 
-        let builder = NonBlockingBuilder::default().thread_name("alerting-log");
         let (writer, worker, ansi) = match (self.sink, &self.config.file) {
             (Some(sink), _) => {
-                let (w, g) = builder.finish(sink);
+                let (w, g) = non_blocking(sink);
                 (w, g, false)
             }
+            #[cfg(not(feature = "log-files"))]
+            (None, Some(file)) => {
+                return Err(LoggingError::FilesNotEnabled {
+                    directory: file.directory.clone(),
+                });
+            }
+            #[cfg(feature = "log-files")]
             (None, Some(file)) => {
                 let mut rolling = RollingFileAppender::builder()
                     .rotation(match file.rotation {
@@ -284,12 +319,12 @@ impl LoggingBuilder {
                             directory: file.directory.clone(),
                             source,
                         })?;
-                let (w, g) = builder.finish(appender);
+                let (w, g) = non_blocking(appender);
                 (w, g, false)
             }
             (None, None) => {
                 let ansi = io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-                let (w, g) = builder.finish(io::stdout());
+                let (w, g) = non_blocking(io::stdout());
                 (w, g, ansi)
             }
         };
@@ -329,6 +364,19 @@ impl LoggingBuilder {
         Ok(guard)
     }
 }
+
+/// tracing-appender's non-blocking writer on an `alerting-log` thread.
+#[cfg(feature = "log-files")]
+fn non_blocking(
+    sink: impl io::Write + Send + 'static,
+) -> (tracing_appender::non_blocking::NonBlocking, WorkerGuard) {
+    NonBlockingBuilder::default()
+        .thread_name("alerting-log")
+        .finish(sink)
+}
+
+#[cfg(not(feature = "log-files"))]
+use writer::non_blocking;
 
 fn filter(config: &LoggingConfig, rust_log: Option<String>) -> Result<EnvFilter, LoggingError> {
     if let Some(value) = rust_log.filter(|v| !v.trim().is_empty()) {
