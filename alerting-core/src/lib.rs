@@ -61,7 +61,8 @@
 //! - [`shutdown`]: the [`Shutdown`](shutdown::Shutdown) coordinator:
 //!   signals, intake tokens, named in-flight work, closers, a report.
 //! - [`logging`]: `tracing-subscriber` set-up (pretty, compact or JSON with
-//!   span fields; filters; stdout or rotated files; non-blocking writer).
+//!   span fields; filters; a non-blocking writer to stdout, or to rotated
+//!   files with the `log-files` feature).
 //! - [`config`]: [`MonitoringConfig`](config::MonitoringConfig), one serde
 //!   configuration for all of the above, from TOML and `ALERTING_…`
 //!   environment variables.
@@ -79,7 +80,10 @@
 //! - `macros`: `#[instrumented]` and the derives `LabelSet`, `LabelValue`
 //!   and `MetricGroup`, re-exported from `alerting-macros`.
 //! - `runtime`: [`health`] and [`shutdown`], on tokio.
-//! - `logging`: [`logging`], the `tracing-subscriber` set-up.
+//! - `logging`: [`logging`], the `tracing-subscriber` set-up, to stdout.
+//! - `log-files` (not default): rotated log files (`[logging.file]`), on
+//!   tracing-appender; without it a `[logging.file]` section is a
+//!   configuration error naming the key.
 //! - `config`: [`config`]'s loader and [`MonitoringConfig`](config::MonitoringConfig),
 //!   [`bootstrap`]; turns on `runtime` and `logging`.
 #![deny(missing_docs)]

@@ -19,6 +19,8 @@ pub struct LoggingConfig {
     /// `{ hyper = "warn" }`. Default empty.
     pub targets: BTreeMap<String, LogLevel>,
     /// Key `file`: write to rotated files instead of stdout. Default none.
+    /// Needs alerting-core's `log-files` feature: without it, setting this
+    /// is a configuration error naming the key.
     pub file: Option<LogFileConfig>,
 }
 
@@ -72,7 +74,8 @@ impl LogLevel {
     }
 }
 
-/// `[logging.file]`: rotated log files.
+/// `[logging.file]`: rotated log files (alerting-core's `log-files`
+/// feature).
 ///
 /// Files are named `<prefix>.<date>` in `directory` (`app.log.2025-11-04`
 /// for daily rotation); rotation is by time, not size.
