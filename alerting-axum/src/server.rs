@@ -86,6 +86,17 @@ pub enum ServerError {
     /// A server failed while running.
     #[error(transparent)]
     Serve(#[from] ServeError),
+    /// The API's router already has one of the endpoints' paths
+    /// (`/metrics`, `/health`, `/ready`, `/healthz` or their configured
+    /// paths), so they cannot share `addr`: serve the endpoints on another
+    /// address, or change their paths with [`Server::endpoints`].
+    #[error(
+        "the API's router already has a path of the metrics and health endpoints, which were to share {addr}"
+    )]
+    RouteConflict {
+        /// The shared address.
+        addr: SocketAddr,
+    },
     /// A server task panicked or was cancelled.
     #[error("an HTTP server task ended abnormally")]
     Task(#[source] tokio::task::JoinError),
@@ -187,9 +198,13 @@ impl Server {
                 // One port: the endpoints join the API's router, with their
                 // timeout (`Endpoints::mount` without it).
                 let endpoints = self.limits.time_endpoints(self.endpoints.router()?);
-                let router = router
-                    .merge(endpoints)
-                    .layer(self.http_metrics.build(self.obs.registry())?);
+                // axum's `merge` panics when both routers have a path (the
+                // API's own `/health`): a typed error instead of a crash.
+                let merged = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    router.merge(endpoints)
+                }))
+                .map_err(|_| ServerError::RouteConflict { addr: api_addr })?;
+                let router = merged.layer(self.http_metrics.build(self.obs.registry())?);
                 let (listener, local) = bind("api and metrics", api_addr).await?;
                 tasks.push(tokio::spawn(serve_with(
                     listener,

@@ -182,3 +182,20 @@ async fn a_non_loopback_address_without_a_token_warns_unless_public() {
     let loopback = bind_and_capture(&config("[metrics]\nlisten_addr = \"127.0.0.1:0\"\n")).await;
     assert!(!loopback.contains("without a bearer token"), "{loopback}");
 }
+
+#[tokio::test]
+async fn a_path_taken_by_the_api_on_a_shared_port_is_a_typed_error() {
+    let port = free_port();
+    let obs = start(&config(&format!(
+        "[metrics]\nlisten_addr = \"127.0.0.1:{port}\"\n"
+    )));
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    let api = api().route("/health", get(|| async { "mine" }));
+    let err = Server::new(&obs).api(addr, api).bind().await.unwrap_err();
+    assert!(
+        matches!(err, ServerError::RouteConflict { addr: a } if a == addr),
+        "{err:?}"
+    );
+    // Nothing was bound: the port is still free.
+    assert!(TcpListener::bind(addr).is_ok());
+}
