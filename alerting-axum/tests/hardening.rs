@@ -13,11 +13,11 @@ use std::time::{Duration, Instant};
 use alerting_axum::{Endpoints, HttpLimits, Server, serve_admin_with, serve_with};
 use alerting_core::Observability;
 use alerting_core::config::ConfigLoader;
-use alerting_core::health::{CheckOptions, CheckOutcome, HealthRegistry, check_fn};
 use alerting_core::metrics::{Counter, DynamicFamily, Format, LabelSet, MetricOptions, Registry};
 use alerting_core::shutdown::{CloserOutcome, Shutdown};
 use axum::Router;
 use axum::routing::get;
+use common::health;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 
@@ -225,22 +225,6 @@ async fn at_the_connection_limit_new_connections_wait_their_turn() {
     // The second still works: nothing was dropped to make room.
     second.write_all(GET).await.unwrap();
     assert_eq!(response(&mut second).await.0, 200);
-}
-
-async fn health(shutdown: &Shutdown) -> HealthRegistry {
-    let health = HealthRegistry::builder()
-        .shutdown(shutdown)
-        .build()
-        .unwrap();
-    health
-        .add_check(
-            "database",
-            CheckOptions::new(),
-            check_fn(|| async { CheckOutcome::up() }),
-        )
-        .unwrap();
-    health.refresh().await;
-    health
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

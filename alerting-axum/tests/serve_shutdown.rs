@@ -11,13 +11,12 @@ use std::time::{Duration, Instant};
 
 use alerting_axum::serve::HTTP_REQUEST_WORK;
 use alerting_axum::{Endpoints, HttpMetricsLayer, serve, serve_admin};
-use alerting_core::health::{CheckOptions, CheckOutcome, HealthRegistry, check_fn};
 use alerting_core::metrics::Registry;
 use alerting_core::shutdown::{CloserOutcome, DrainOutcome, Shutdown, ShutdownReport};
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::get;
-use common::{Http, TIMEOUT};
+use common::{Http, TIMEOUT, health};
 use tokio::net::TcpListener;
 
 fn slow_app(registry: &Registry, sleep: Duration) -> Router {
@@ -31,22 +30,6 @@ fn slow_app(registry: &Registry, sleep: Duration) -> Router {
             }),
         )
         .layer(HttpMetricsLayer::new(registry).unwrap())
-}
-
-async fn health(shutdown: &Shutdown) -> HealthRegistry {
-    let health = HealthRegistry::builder()
-        .shutdown(shutdown)
-        .build()
-        .unwrap();
-    health
-        .add_check(
-            "database",
-            CheckOptions::new(),
-            check_fn(|| async { CheckOutcome::up() }),
-        )
-        .unwrap();
-    health.refresh().await;
-    health
 }
 
 async fn listener() -> (TcpListener, SocketAddr) {

@@ -146,3 +146,24 @@ impl std::io::Write for Captured {
         Ok(())
     }
 }
+
+/// A health registry wired to `shutdown`, with one check (`database`, up)
+/// already evaluated, so readiness starts out ready.
+pub async fn health(
+    shutdown: &alerting_core::shutdown::Shutdown,
+) -> alerting_core::health::HealthRegistry {
+    use alerting_core::health::{CheckOptions, CheckOutcome, HealthRegistry, check_fn};
+    let health = HealthRegistry::builder()
+        .shutdown(shutdown)
+        .build()
+        .unwrap();
+    health
+        .add_check(
+            "database",
+            CheckOptions::new(),
+            check_fn(|| async { CheckOutcome::up() }),
+        )
+        .unwrap();
+    health.refresh().await;
+    health
+}
