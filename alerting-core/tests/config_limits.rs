@@ -6,7 +6,6 @@
 mod common;
 
 use std::error::Error as _;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use alerting_core::MainError;
@@ -15,7 +14,7 @@ use alerting_core::config::{
     Origin, ServiceConfig,
 };
 use alerting_core::logging::LoggingBuilder;
-use common::invalid;
+use common::{TempDir, invalid};
 use serde::Deserialize;
 
 /// Every duration key of the library's sections.
@@ -32,15 +31,6 @@ fn load(toml: &str, env: &[(&str, &str)]) -> Result<MonitoringConfig, ConfigErro
         .toml(toml)
         .env_vars(env.iter().copied())
         .load()
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "alerting-config-limits-{}-{name}",
-        std::process::id()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 #[test]
@@ -125,7 +115,8 @@ fn an_empty_const_label_value_is_refused_naming_the_key() {
 
 #[test]
 fn an_unreadable_file_keeps_the_os_cause() {
-    let missing = temp_dir("missing").join("nope.toml");
+    let tmp = TempDir::new("missing");
+    let missing = tmp.join("nope.toml");
     let err = MonitoringConfig::load(&missing).unwrap_err();
     let cause = err
         .source()
@@ -141,10 +132,11 @@ fn an_unreadable_file_keeps_the_os_cause() {
     assert!(printed.contains("os error"), "{printed}");
 
     // A directory is not a file, with or without `file_if_exists`.
-    let dir = temp_dir("a-directory");
+    let tmp = TempDir::new("a-directory");
+    let dir = tmp.path();
     for loader in [
-        ConfigLoader::new().file(&dir),
-        ConfigLoader::new().file_if_exists(&dir),
+        ConfigLoader::new().file(dir),
+        ConfigLoader::new().file_if_exists(dir),
     ] {
         let err = loader.no_env().load().unwrap_err();
         assert!(matches!(err, ConfigError::Read { .. }), "{err:?}");
@@ -154,7 +146,8 @@ fn an_unreadable_file_keeps_the_os_cause() {
 
 #[test]
 fn no_file_is_a_valid_configuration_with_file_if_exists() {
-    let missing = temp_dir("optional").join("absent.toml");
+    let tmp = TempDir::new("optional");
+    let missing = tmp.join("absent.toml");
     let config = ConfigLoader::new()
         .file_if_exists(&missing)
         .env_vars([("ALERTING_SHUTDOWN__DEADLINE_SECS", "3")])
@@ -163,7 +156,7 @@ fn no_file_is_a_valid_configuration_with_file_if_exists() {
     assert_eq!(config.shutdown.deadline, Duration::from_secs(3));
     assert_eq!(config.health, MonitoringConfig::default().health);
 
-    let present = temp_dir("optional").join("present.toml");
+    let present = tmp.join("present.toml");
     std::fs::write(&present, "[health]\ninterval_secs = 0\n").unwrap();
     let err = ConfigLoader::new()
         .file_if_exists(&present)
@@ -353,7 +346,8 @@ fn a_size_that_would_abort_names_key_value_and_origin() {
 #[test]
 fn a_log_directory_that_cannot_be_created_names_its_key() {
     // A directory inside a regular file cannot be created, even by root.
-    let file = temp_dir("logs").join("a-file");
+    let tmp = TempDir::new("logs");
+    let file = tmp.join("a-file");
     std::fs::write(&file, "").unwrap();
     let mut log_file = LogFileConfig::default();
     log_file.directory = file.join("logs");

@@ -11,7 +11,7 @@ use alerting_core::config::{
     ConfigError, ConfigLoader, LogFormat, LogLevel, LogRotation, MonitoringConfig, Origin,
 };
 use alerting_core::metrics::{Counter, Format};
-use common::invalid;
+use common::{TempDir, invalid};
 
 fn load(toml: &str, env: &[(&str, &str)]) -> Result<MonitoringConfig, ConfigError> {
     ConfigLoader::new()
@@ -20,12 +20,13 @@ fn load(toml: &str, env: &[(&str, &str)]) -> Result<MonitoringConfig, ConfigErro
         .load()
 }
 
-fn temp_file(name: &str, text: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("alerting-config-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+/// `text` in a file `name` of a fresh temporary directory (removed when
+/// the returned guard drops).
+fn temp_file(name: &str, text: &str) -> (TempDir, PathBuf) {
+    let dir = TempDir::new("config-load");
     let path = dir.join(name);
     std::fs::write(&path, text).unwrap();
-    path
+    (dir, path)
 }
 
 #[test]
@@ -47,7 +48,7 @@ fn defaults_work_out_of_the_box() {
 
 #[test]
 fn a_full_file_is_read() {
-    let path = temp_file(
+    let (_dir, path) = temp_file(
         "full.toml",
         r#"
 [metrics]
@@ -278,7 +279,7 @@ fn an_unknown_key_is_an_error_naming_it() {
 
 #[test]
 fn a_syntax_error_names_the_file_line_and_column() {
-    let path = temp_file("broken.toml", "[shutdown]\ndeadline_secs = = 3\n");
+    let (_dir, path) = temp_file("broken.toml", "[shutdown]\ndeadline_secs = = 3\n");
     let err = ConfigLoader::new().file(&path).no_env().load().unwrap_err();
     match &err {
         ConfigError::Parse {

@@ -88,14 +88,23 @@ fn binary(package: &str) -> PathBuf {
     app::build(package).unwrap_or_else(|e| panic!("cannot build {package}: {e}"))
 }
 
+/// A temporary directory holding one regular file, removed when dropped.
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// A path below a regular file: no directory can be created there, even
-/// by root.
-fn uncreatable_directory(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("config-errors-{}", std::process::id()));
+/// by root. The file lives as long as the returned guard.
+fn uncreatable_directory(name: &str) -> (Scratch, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("config-errors-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join(name);
     std::fs::write(&file, "").unwrap();
-    file.join("logs")
+    (Scratch(dir), file.join("logs"))
 }
 
 #[test]
@@ -148,7 +157,7 @@ fn bsc_monitor_refuses_hostile_values_at_start_up() {
         "at most 65535",
     );
     // Used to name the directory but not the key that set it.
-    let dir = uncreatable_directory("bsc-file");
+    let (_scratch, dir) = uncreatable_directory("bsc-file");
     refuses(
         &bsc,
         p,
@@ -196,7 +205,7 @@ fn sol_monitor_refuses_hostile_values_at_start_up() {
         "metrics.const_labels.service",
         "non-empty",
     );
-    let dir = uncreatable_directory("sol-file");
+    let (_scratch, dir) = uncreatable_directory("sol-file");
     refuses(
         &sol,
         p,
