@@ -3,7 +3,7 @@
 //! with 10,000 series scraped while the application is under load.
 //!
 //! ```text
-//! cargo bench -p alerting-axum --bench http -- --duration 5 --repeat 3
+//! cargo bench -p alerting-axum --features gzip --bench http -- --duration 5 --repeat 3
 //! alerting-axum/scripts/load.sh          # installs wrk if missing, same thing
 //! ```
 //!

@@ -38,5 +38,5 @@ fi
 
 # Bounded as a whole too: builds aside, at most (3 variants + 2 scrape
 # scenarios) x REPEAT runs of DURATION seconds, plus 1 s warm-ups.
-exec cargo bench -p alerting-axum --bench http -- \
+exec cargo bench -p alerting-axum --features gzip --bench http -- \
     --duration "$DURATION" --repeat "$REPEAT" --connections "$CONNECTIONS"

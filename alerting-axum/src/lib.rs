@@ -3,7 +3,8 @@
 //! Three pieces, each usable on its own:
 //!
 //! - [`Endpoints`]: `GET /metrics` (Prometheus text or OpenMetrics by
-//!   `Accept`, gzip by `Accept-Encoding`), `GET /health` (liveness),
+//!   `Accept`; gzip by `Accept-Encoding` with the `gzip` feature),
+//!   `GET /health` (liveness),
 //!   `GET /ready` (readiness, 200 or 503), `GET /healthz` (the detailed
 //!   report) and a per-check path under each, with the Kubernetes `?verbose`
 //!   and `?exclude=<check>` conventions, optional bearer-token protection of
@@ -69,7 +70,14 @@
 //! - [`endpoints`]: the metrics and health endpoints.
 //! - [`http_metrics`]: the HTTP metrics layer.
 //! - [`mod@serve`]: serving under the shutdown coordinator.
+//!
+//! # Features
+//!
+//! - `bootstrap` (default): [`Server`], the HTTP half of
+//!   `alerting_core::Observability`.
+//! - `gzip`: `/metrics` answers gzip-compressed when the scraper accepts it.
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod endpoints;
 pub mod http_metrics;

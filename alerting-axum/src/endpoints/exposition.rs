@@ -4,13 +4,16 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use alerting_core::metrics::{Format, Registry, quality_list};
+#[cfg(feature = "gzip")]
+use alerting_core::metrics::quality_list;
+use alerting_core::metrics::{Format, Registry};
 use axum::Extension;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+#[cfg(feature = "gzip")]
 use flate2::{Compress, Compression, Crc, FlushCompress, Status};
 use tokio::sync::OwnedSemaphorePermit;
 
@@ -62,7 +65,10 @@ pub(crate) async fn serve_metrics(
         return unauthorized();
     }
     let format = negotiate_format(&headers);
+    #[cfg(feature = "gzip")]
     let gzip = exposition.gzip && accepts_gzip(&headers);
+    #[cfg(not(feature = "gzip"))]
+    let gzip = false;
     if !exposition.warned.load(Ordering::Relaxed)
         && exposition.registry.misses_instrumentation()
         && !exposition.warned.swap(true, Ordering::Relaxed)
@@ -157,15 +163,18 @@ fn encode(
     let pool = &exposition.pool;
     let mut text = pool.take_text();
     exposition.registry.encode(format, &mut text)?;
-    if !gzip {
-        return Ok(Bytes::from_owner(Pooled::text(text, pool).holding(slot)));
+    #[cfg(feature = "gzip")]
+    if gzip {
+        let mut out = pool.take_bytes();
+        let mut compressor = pool.take_compressor();
+        gzip_into(&mut compressor, text.as_bytes(), &mut out);
+        pool.give_compressor(compressor);
+        pool.give_text(text);
+        return Ok(Bytes::from_owner(Pooled::bytes(out, pool).holding(slot)));
     }
-    let mut out = pool.take_bytes();
-    let mut compressor = pool.take_compressor();
-    gzip_into(&mut compressor, text.as_bytes(), &mut out);
-    pool.give_compressor(compressor);
-    pool.give_text(text);
-    Ok(Bytes::from_owner(Pooled::bytes(out, pool).holding(slot)))
+    #[cfg(not(feature = "gzip"))]
+    let _: bool = gzip;
+    Ok(Bytes::from_owner(Pooled::text(text, pool).holding(slot)))
 }
 
 /// The `Accept` header's format; several headers are read as one list.
@@ -188,6 +197,7 @@ fn negotiate_format(headers: &HeaderMap) -> Format {
     }
 }
 
+#[cfg(feature = "gzip")]
 /// Whether `Accept-Encoding` allows gzip: `gzip` (or `x-gzip`) with a
 /// non-zero `q`, or `*` with a non-zero `q` and gzip not refused. A value
 /// that does not parse counts as not accepting.
@@ -207,6 +217,7 @@ pub(crate) fn accepts_gzip(headers: &HeaderMap) -> bool {
     gzip_q.or(any_q).is_some_and(|q| q > 0.0)
 }
 
+#[cfg(feature = "gzip")]
 /// Writes `input` as one gzip member (RFC 1952) into `out`, reusing
 /// `compressor` (whose tables are the costly part to allocate).
 fn gzip_into(compressor: &mut Compress, input: &[u8], out: &mut Vec<u8>) {
@@ -245,7 +256,9 @@ fn gzip_into(compressor: &mut Compress, input: &[u8], out: &mut Vec<u8>) {
 #[derive(Default)]
 struct Pool {
     texts: Mutex<Vec<String>>,
+    #[cfg(feature = "gzip")]
     bytes: Mutex<Vec<Vec<u8>>>,
+    #[cfg(feature = "gzip")]
     compressors: Mutex<Vec<Compress>>,
 }
 
@@ -269,6 +282,7 @@ impl Pool {
         }
     }
 
+    #[cfg(feature = "gzip")]
     fn take_bytes(&self) -> Vec<u8> {
         self.bytes
             .lock()
@@ -277,6 +291,7 @@ impl Pool {
             .unwrap_or_default()
     }
 
+    #[cfg(feature = "gzip")]
     fn give_bytes(&self, mut bytes: Vec<u8>) {
         if bytes.capacity() > MAX_KEPT_CAPACITY {
             return;
@@ -288,6 +303,7 @@ impl Pool {
         }
     }
 
+    #[cfg(feature = "gzip")]
     fn take_compressor(&self) -> Compress {
         self.compressors
             .lock()
@@ -298,6 +314,7 @@ impl Pool {
             .unwrap_or_else(|| Compress::new(Compression::fast(), false))
     }
 
+    #[cfg(feature = "gzip")]
     fn give_compressor(&self, compressor: Compress) {
         let mut kept = self
             .compressors
@@ -320,6 +337,7 @@ struct Pooled {
 
 enum Buf {
     Text(String),
+    #[cfg(feature = "gzip")]
     Bytes(Vec<u8>),
 }
 
@@ -332,6 +350,7 @@ impl Pooled {
         }
     }
 
+    #[cfg(feature = "gzip")]
     fn bytes(bytes: Vec<u8>, pool: &Arc<Pool>) -> Self {
         Self {
             buf: Buf::Bytes(bytes),
@@ -350,6 +369,7 @@ impl AsRef<[u8]> for Pooled {
     fn as_ref(&self) -> &[u8] {
         match &self.buf {
             Buf::Text(t) => t.as_bytes(),
+            #[cfg(feature = "gzip")]
             Buf::Bytes(b) => b,
         }
     }
@@ -357,8 +377,9 @@ impl AsRef<[u8]> for Pooled {
 
 impl Drop for Pooled {
     fn drop(&mut self) {
-        match std::mem::replace(&mut self.buf, Buf::Bytes(Vec::new())) {
+        match std::mem::replace(&mut self.buf, Buf::Text(String::new())) {
             Buf::Text(t) => self.pool.give_text(t),
+            #[cfg(feature = "gzip")]
             Buf::Bytes(b) => self.pool.give_bytes(b),
         }
     }
@@ -366,6 +387,7 @@ impl Drop for Pooled {
 
 #[cfg(test)]
 mod tests {
+    #[cfg(feature = "gzip")]
     use std::io::Read;
 
     use super::*;
@@ -378,6 +400,7 @@ mod tests {
         h
     }
 
+    #[cfg(feature = "gzip")]
     #[test]
     fn gzip_is_negotiated() {
         let enc = header::ACCEPT_ENCODING;
@@ -417,6 +440,7 @@ mod tests {
         assert_eq!(negotiate_format(&h), Format::Prometheus);
     }
 
+    #[cfg(feature = "gzip")]
     #[test]
     fn gzip_round_trips_with_a_reused_compressor() {
         let mut compressor = Compress::new(Compression::fast(), false);

@@ -20,8 +20,9 @@
 //! ([`Format::from_accept`](alerting_core::metrics::Format::from_accept)):
 //! OpenMetrics when the client prefers it, as Prometheus does, the
 //! Prometheus text format 0.0.4 otherwise, including for a header that does
-//! not parse. The body is gzip-compressed when `Accept-Encoding` allows it
-//! (turn that off with [`Endpoints::gzip`]). Encoding and compression write
+//! not parse. With the `gzip` feature, the body is gzip-compressed when
+//! `Accept-Encoding` allows it (turn that off with `Endpoints::gzip`).
+//! Encoding and compression write
 //! into buffers kept between scrapes, so a steady scrape does not
 //! reallocate them. Once an exposition is large (64 KiB, about 500
 //! series), later scrapes encode it on tokio's blocking pool, so that a
@@ -162,6 +163,7 @@ pub struct Endpoints {
     readiness_path: String,
     report_path: String,
     token: Option<String>,
+    /// Always false without the `gzip` feature.
     gzip: bool,
 }
 
@@ -191,14 +193,14 @@ impl Default for Endpoints {
             readiness_path: "/ready".to_owned(),
             report_path: "/healthz".to_owned(),
             token: None,
-            gzip: true,
+            gzip: cfg!(feature = "gzip"),
         }
     }
 }
 
 impl Endpoints {
     /// No registry yet, the default paths (`/metrics`, `/health`, `/ready`,
-    /// `/healthz`), no token, gzip on.
+    /// `/healthz`), no token, gzip on (with the `gzip` feature).
     pub fn new() -> Self {
         Self::default()
     }
@@ -250,6 +252,8 @@ impl Endpoints {
     /// Whether `/metrics` may answer gzip-compressed when the client
     /// accepts it (default true). Turn it off when a proxy in front
     /// compresses already.
+    #[cfg(feature = "gzip")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "gzip")))]
     pub fn gzip(mut self, enabled: bool) -> Self {
         self.gzip = enabled;
         self

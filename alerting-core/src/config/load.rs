@@ -564,7 +564,7 @@ fn apply_app_env<A: DeserializeOwned>(
     }
     Err(from_message(
         path.join("."),
-        Value::String(raw.to_owned()).to_string(),
+        quote(raw),
         &first_error.unwrap_or_default(),
         origin,
     ))
@@ -981,12 +981,7 @@ fn apply_env(
     let message = first_error
         .map(|e| e.message().to_owned())
         .unwrap_or_default();
-    Err(from_message(
-        path.join("."),
-        Value::String(raw.to_owned()).to_string(),
-        &message,
-        origin,
-    ))
+    Err(from_message(path.join("."), quote(raw), &message, origin))
 }
 
 /// A table holding only `value` at `path`.
@@ -1089,7 +1084,7 @@ fn check(config: &mut MonitoringConfig, origins: &Origins) -> Result<(), ConfigE
             origin: origins.of(&path),
         }
     };
-    let quoted = |s: &str| Value::String(s.to_owned()).to_string();
+    let quoted = quote;
 
     let metrics = &mut config.metrics;
     if metrics.namespace.as_deref() == Some("") {
@@ -1204,12 +1199,89 @@ fn float(v: f64) -> String {
     }
 }
 
-/// A value as TOML, with huge or tiny floats in exponent form.
+/// A value as TOML, the way a user would write it, with huge or tiny
+/// floats in exponent form. (toml's own writer is a feature we leave out:
+/// errors are its only use here.)
 fn show(value: &Value) -> String {
+    let mut out = String::new();
+    write_value(&mut out, value);
+    out
+}
+
+fn write_value(out: &mut String, value: &Value) {
+    use fmt::Write as _;
     match value {
-        Value::Float(v) if v.is_finite() && *v != 0.0 && !(1e-4..1e16).contains(&v.abs()) => {
-            format!("{v:e}")
+        Value::String(s) => out.push_str(&quote(s)),
+        Value::Integer(i) => {
+            let _ = write!(out, "{i}");
         }
-        other => other.to_string(),
+        Value::Float(v) if v.is_nan() => out.push_str("nan"),
+        Value::Float(v) if v.is_infinite() => out.push_str(if *v > 0.0 { "inf" } else { "-inf" }),
+        Value::Float(v) if *v != 0.0 && !(1e-4..1e16).contains(&v.abs()) => {
+            let _ = write!(out, "{v:e}");
+        }
+        Value::Float(v) if v.fract() == 0.0 => {
+            let _ = write!(out, "{v:.1}");
+        }
+        Value::Float(v) => {
+            let _ = write!(out, "{v}");
+        }
+        Value::Boolean(b) => {
+            let _ = write!(out, "{b}");
+        }
+        Value::Datetime(d) => {
+            let _ = write!(out, "{d}");
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_value(out, item);
+            }
+            out.push(']');
+        }
+        Value::Table(table) => {
+            out.push('{');
+            for (i, (key, item)) in table.iter().enumerate() {
+                out.push_str(if i > 0 { ", " } else { " " });
+                let bare = !key.is_empty()
+                    && key
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+                if bare {
+                    out.push_str(key);
+                } else {
+                    out.push_str(&quote(key));
+                }
+                out.push_str(" = ");
+                write_value(out, item);
+            }
+            out.push_str(if table.is_empty() { "}" } else { " }" });
+        }
     }
+}
+
+/// `s` as a TOML basic string: quoted, with `"`, `\` and control
+/// characters escaped.
+fn quote(s: &str) -> String {
+    use fmt::Write as _;
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{:04X}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }

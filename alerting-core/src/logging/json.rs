@@ -3,12 +3,14 @@
 
 use std::fmt;
 
-use serde_json::{Number, Value};
+use serde_json::{Map, Number, Value};
 use tracing::field::{Field, Visit};
+use tracing::span::Record;
 use tracing::{Event, Subscriber};
-use tracing_subscriber::fmt::format::{JsonFields, Writer};
+use tracing_subscriber::field::RecordFields;
+use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
-use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormattedFields};
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields};
 use tracing_subscriber::registry::LookupSpan;
 
 /// Keys the formatter writes itself; fields with these names are written
@@ -37,13 +39,13 @@ const RESERVED: &[&str] = &[
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct JsonLines;
 
-impl<S> FormatEvent<S, JsonFields> for JsonLines
+impl<S> FormatEvent<S, SpanFields> for JsonLines
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     fn format_event(
         &self,
-        ctx: &FmtContext<'_, S, JsonFields>,
+        ctx: &FmtContext<'_, S, SpanFields>,
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
@@ -57,7 +59,7 @@ where
             for span in scope.from_root() {
                 span_names.push(span.name());
                 let extensions = span.extensions();
-                if let Some(formatted) = extensions.get::<FormattedFields<JsonFields>>()
+                if let Some(formatted) = extensions.get::<FormattedFields<SpanFields>>()
                     && let Ok(Value::Object(map)) = serde_json::from_str::<Value>(&formatted.fields)
                 {
                     for (name, value) in map {
@@ -120,6 +122,51 @@ fn push(line: &mut String, key: &str, value: &Value) {
     line.push_str(&serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned()));
 }
 
+/// How a span's fields are kept for [`JsonLines`]: one JSON object, to
+/// which `Span::record` adds or replaces fields.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct SpanFields;
+
+impl<'writer> FormatFields<'writer> for SpanFields {
+    fn format_fields<R: RecordFields>(
+        &self,
+        mut writer: Writer<'writer>,
+        fields: R,
+    ) -> fmt::Result {
+        let mut object = Fields::default();
+        record(&mut object, fields);
+        write!(writer, "{}", object.into_json())
+    }
+
+    fn add_fields(
+        &self,
+        current: &'writer mut FormattedFields<Self>,
+        fields: &Record<'_>,
+    ) -> fmt::Result {
+        let mut object = Fields::default();
+        if let Ok(Value::Object(map)) = serde_json::from_str::<Value>(&current.fields) {
+            for (name, value) in map {
+                object.set(name, value);
+            }
+        }
+        record(&mut object, fields);
+        current.fields = object.into_json();
+        Ok(())
+    }
+}
+
+/// Records `fields` into `object`; a `message` field is kept as a field.
+fn record(object: &mut Fields, fields: impl RecordFields) {
+    let mut message = None;
+    fields.record(&mut Visitor {
+        fields: object,
+        message: &mut message,
+    });
+    if let Some(message) = message {
+        object.set("message".to_owned(), Value::String(message));
+    }
+}
+
 /// Fields in first-set order; setting a name again replaces its value.
 #[derive(Default)]
 struct Fields(Vec<(String, Value)>);
@@ -130,6 +177,11 @@ impl Fields {
             Some((_, v)) => *v = value,
             None => self.0.push((name, value)),
         }
+    }
+
+    /// The fields as one JSON object.
+    fn into_json(self) -> String {
+        Value::Object(self.0.into_iter().collect::<Map<_, _>>()).to_string()
     }
 }
 

@@ -69,7 +69,6 @@ use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_appender::rolling::{RollingFileAppender, Rotation};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::Layer;
-use tracing_subscriber::fmt::format::JsonFields;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
@@ -336,7 +335,7 @@ impl LoggingBuilder {
             LogFormat::Pretty => layer.pretty().with_filter(filter).boxed(),
             LogFormat::Compact => layer.compact().with_filter(filter).boxed(),
             LogFormat::Json => layer
-                .fmt_fields(JsonFields::new())
+                .fmt_fields(json::SpanFields)
                 .event_format(json::JsonLines)
                 .with_filter(filter)
                 .boxed(),
