@@ -84,7 +84,6 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, oneshot};
 use tokio::time::{Instant, Sleep};
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 use tower::ServiceExt as _;
 use tower::util::Oneshot;
 use tower_http::timeout::TimeoutLayer;
@@ -610,7 +609,7 @@ async fn accept_loop(
     max_connections: Option<usize>,
     stop: CancellationToken,
 ) {
-    let tracker = TaskTracker::new();
+    let mut connections = Connections::default();
     let slots =
         max_connections.map(|max| Arc::new(Semaphore::new(max.clamp(1, Semaphore::MAX_PERMITS))));
     loop {
@@ -631,9 +630,12 @@ async fn accept_loop(
             () = stop.cancelled() => break,
             accepted = listener.accept() => accepted,
         };
+        // Finished connections' entries are dropped as we go, so the set
+        // holds the open ones only.
+        while connections.0.try_join_next().is_some() {}
         match accepted {
             Ok((stream, _peer)) => {
-                tracker.spawn(connection(
+                connections.0.spawn(connection(
                     stream,
                     Arc::clone(&listening),
                     stop.clone(),
@@ -653,8 +655,19 @@ async fn accept_loop(
         }
     }
     drop(listener);
-    tracker.close();
-    tracker.wait().await;
+    while connections.0.join_next().await.is_some() {}
+}
+
+/// The open connections' tasks. If the accept loop is dropped (its closer
+/// gave up on them), they are detached, never aborted: abandoned work runs
+/// on to the process exit (docs/decisions.md §12).
+#[derive(Default)]
+struct Connections(tokio::task::JoinSet<()>);
+
+impl Drop for Connections {
+    fn drop(&mut self) {
+        self.0.detach_all();
+    }
 }
 
 fn is_connection_error(error: &io::Error) -> bool {

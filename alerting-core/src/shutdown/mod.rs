@@ -98,6 +98,7 @@
 
 mod report;
 mod signal;
+mod tracker;
 mod work;
 
 use std::borrow::Cow;
@@ -112,7 +113,6 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
 use crate::config::ShutdownConfig;
 #[cfg(feature = "logging")]
@@ -192,7 +192,7 @@ struct Inner {
     begun: CancellationToken,
     intake: CancellationToken,
     force: CancellationToken,
-    tracker: TaskTracker,
+    tracker: tracker::Tracker,
     triggered: Mutex<Option<Triggered>>,
     kinds: Mutex<BTreeMap<Cow<'static, str>, Arc<KindState>>>,
     /// The drain has ended (set with the `kinds` lock held).
@@ -340,7 +340,7 @@ impl ShutdownBuilder {
                 begun: CancellationToken::new(),
                 intake: CancellationToken::new(),
                 force: CancellationToken::new(),
-                tracker: TaskTracker::new(),
+                tracker: tracker::Tracker::default(),
                 triggered: Mutex::new(None),
                 kinds: Mutex::new(BTreeMap::new()),
                 drain_ended: AtomicBool::new(false),

@@ -6,9 +6,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::tracker::{Token, Tracker};
 use tokio::task::JoinHandle;
-use tokio_util::task::TaskTracker;
-use tokio_util::task::task_tracker::TaskTrackerToken;
 
 /// The top bit of [`KindState::word`]: the drain has ended.
 const DRAIN_ENDED: u64 = 1 << 63;
@@ -88,11 +87,11 @@ impl KindState {
 #[derive(Clone)]
 pub struct WorkKind {
     state: Arc<KindState>,
-    tracker: TaskTracker,
+    tracker: Tracker,
 }
 
 impl WorkKind {
-    pub(crate) fn new(state: Arc<KindState>, tracker: TaskTracker) -> Self {
+    pub(crate) fn new(state: Arc<KindState>, tracker: Tracker) -> Self {
         Self { state, tracker }
     }
 
@@ -170,7 +169,7 @@ pub struct InFlight {
     /// Started before the drain ended: if it is still running when the
     /// drain ends, it counts in the report's `still_running`.
     waited_for: bool,
-    _token: TaskTrackerToken,
+    _token: Token,
 }
 
 impl InFlight {
