@@ -79,6 +79,7 @@
 //! ```
 
 mod check;
+pub mod checks;
 mod registry;
 mod report;
 

@@ -1,7 +1,10 @@
-//! `bsc-monitor [--config PATH]`: see `--help`.
+//! `bsc-monitor [--config PATH]` and `bsc-monitor probe [--config PATH]
+//! [PATH]`: see `--help`.
 
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use alerting_core::logging::redact_url;
 use alerting_core::{MainError, Observability};
@@ -14,6 +17,7 @@ with alerting (/metrics, /health, /ready) and graceful on SIGTERM.
 
 USAGE:
     bsc-monitor [--config PATH]
+    bsc-monitor probe [--config PATH] [/health | /ready | PATH]
 
 OPTIONS:
     -c, --config PATH   a TOML configuration (see bsc-monitor.toml for every
@@ -21,6 +25,12 @@ OPTIONS:
                         price API on 127.0.0.1, endpoints on 127.0.0.1:9464
     -h, --help          this help
     -V, --version       the version
+
+PROBE:
+    `probe` GETs PATH (default /health) on the endpoints' port of the
+    configuration it would run with (file and environment), on loopback
+    when it listens on every address, and exits 0 on a 2xx answer within
+    3 s, 1 otherwise: a container HEALTHCHECK that needs no curl.
 
 ENVIRONMENT:
     BSC_MONITOR_<SECTION>__<KEY>=value overrides <section>.<key>, e.g.
@@ -32,13 +42,19 @@ ENVIRONMENT:
 
 enum Args {
     Run(Option<PathBuf>),
+    Probe(Option<PathBuf>, String),
     Help,
     Version,
 }
 
 fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
     let mut config = None;
-    let mut args = args.into_iter();
+    let mut probe = None;
+    let mut args = args.into_iter().peekable();
+    if args.peek().is_some_and(|a| a == "probe") {
+        args.next();
+        probe = Some(None);
+    }
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "-h" | "--help" => return Ok(Args::Help),
@@ -47,13 +63,51 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
                 let path = args.next().ok_or("--config needs a path")?;
                 config = Some(PathBuf::from(path));
             }
-            other => match other.strip_prefix("--config=") {
-                Some(path) => config = Some(PathBuf::from(path)),
-                None => return Err(format!("unknown argument `{other}` (try --help)")),
+            other => match (other.strip_prefix("--config="), &mut probe) {
+                (Some(path), _) => config = Some(PathBuf::from(path)),
+                (None, Some(path @ None)) if other.starts_with('/') => {
+                    *path = Some(other.to_owned());
+                }
+                (None, _) => return Err(format!("unknown argument `{other}` (try --help)")),
             },
         }
     }
-    Ok(Args::Run(config))
+    Ok(match probe {
+        Some(path) => Args::Probe(config, path.unwrap_or_else(|| "/health".to_owned())),
+        None => Args::Run(config),
+    })
+}
+
+/// `bsc-monitor probe`: 0 if the running instance answers `path` with
+/// 2xx, 1 otherwise (the reason on stderr).
+fn probe(config: Option<PathBuf>, path: &str) -> Result<ExitCode, MainError> {
+    let config = config::load(config.as_deref())?;
+    let mut addr: SocketAddr = config.monitoring.metrics.listen_addr;
+    // Listening on every address: ask on loopback.
+    match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => addr.set_ip(Ipv4Addr::LOCALHOST.into()),
+        IpAddr::V6(ip) if ip.is_unspecified() => addr.set_ip(Ipv6Addr::LOCALHOST.into()),
+        _ => {}
+    }
+    let url = format!("http://{addr}{path}");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let status = runtime.block_on(alerting_core::health::checks::http_status(
+        &url,
+        Duration::from_secs(3),
+    ));
+    Ok(match status {
+        Ok(code) if (200..300).contains(&code) => ExitCode::SUCCESS,
+        Ok(code) => {
+            eprintln!("bsc-monitor probe: {url} answered {code}");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("bsc-monitor probe: {}", MainError::from(e));
+            ExitCode::FAILURE
+        }
+    })
 }
 
 /// Errors print with their causes (`Error: invalid value for
@@ -69,6 +123,7 @@ fn main() -> Result<ExitCode, MainError> {
             println!("bsc-monitor {}", env!("CARGO_PKG_VERSION"));
             return Ok(ExitCode::SUCCESS);
         }
+        Ok(Args::Probe(config, path)) => return probe(config, &path),
         Ok(Args::Run(path)) => path,
         Err(e) => {
             eprintln!("bsc-monitor: {e}");
