@@ -236,6 +236,10 @@ pub struct PrometheusBuilder {
     scrape_interval: Duration,
     evaluation_interval: Duration,
     ready_timeout: Duration,
+    agent: bool,
+    remote_write: Vec<String>,
+    receiver: bool,
+    external_labels: Vec<(String, String)>,
 }
 
 impl Default for PrometheusBuilder {
@@ -250,6 +254,10 @@ impl Default for PrometheusBuilder {
             scrape_interval: Duration::from_secs(1),
             evaluation_interval: Duration::from_secs(1),
             ready_timeout: Duration::from_secs(30),
+            agent: false,
+            remote_write: Vec::new(),
+            receiver: false,
+            external_labels: Vec::new(),
         }
     }
 }
@@ -307,6 +315,36 @@ impl PrometheusBuilder {
 
     /// The configuration file this builder writes, as YAML (JSON is
     /// YAML).
+    /// Runs in agent mode (`--enable-feature=agent`): scrapes and
+    /// remote-writes, with no local queries, rules or TSDB. The query
+    /// methods of [`Prometheus`] then fail; [`Prometheus::targets`] works.
+    pub fn agent(mut self) -> Self {
+        self.agent = true;
+        self
+    }
+
+    /// Sends every sample to `url` (a receiver's `/api/v1/write`), in
+    /// batches at most 1 s old.
+    pub fn remote_write(mut self, url: impl Into<String>) -> Self {
+        self.remote_write.push(url.into());
+        self
+    }
+
+    /// Accepts remote writes on `/api/v1/write`
+    /// (`--web.enable-remote-write-receiver`).
+    pub fn remote_write_receiver(mut self) -> Self {
+        self.receiver = true;
+        self
+    }
+
+    /// A label added to every series this server sends or alerts on
+    /// (`global.external_labels`).
+    pub fn external_label(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.external_labels.push((name.into(), value.into()));
+        self
+    }
+
+    /// The configuration file's text (JSON, which is YAML).
     pub fn config(&self) -> String {
         let interval = prometheus_duration(self.scrape_interval);
         let jobs: Vec<Value> = self
@@ -324,15 +362,42 @@ impl PrometheusBuilder {
                 job
             })
             .collect();
-        let config = json!({
+        let mut config = json!({
             "global": {
                 "scrape_interval": interval,
                 "scrape_timeout": interval,
-                "evaluation_interval": prometheus_duration(self.evaluation_interval),
             },
-            "rule_files": self.rule_files,
             "scrape_configs": jobs,
         });
+        if !self.agent {
+            config["global"]["evaluation_interval"] =
+                json!(prometheus_duration(self.evaluation_interval));
+            config["rule_files"] = json!(self.rule_files);
+        }
+        if !self.external_labels.is_empty() {
+            let labels: serde_json::Map<String, Value> = self
+                .external_labels
+                .iter()
+                .map(|(k, v)| (k.clone(), json!(v)))
+                .collect();
+            config["global"]["external_labels"] = Value::Object(labels);
+        }
+        if !self.remote_write.is_empty() {
+            config["remote_write"] = self
+                .remote_write
+                .iter()
+                .map(|url| {
+                    json!({
+                        "url": url,
+                        "queue_config": {
+                            "batch_send_deadline": "1s",
+                            "min_backoff": "100ms",
+                            "max_backoff": "1s",
+                        },
+                    })
+                })
+                .collect();
+        }
         serde_json::to_string_pretty(&config).unwrap_or_default()
     }
 
@@ -391,9 +456,19 @@ impl PrometheusBuilder {
             .try_clone()
             .map_err(io_error("duplicate the log file handle"))
             .map_err(StartError::Other)?;
-        let child = Command::new(&self.binary)
-            .arg(format!("--config.file={}", config_path.display()))
-            .arg(format!("--storage.tsdb.path={}", data.display()))
+        let mut command = Command::new(&self.binary);
+        command.arg(format!("--config.file={}", config_path.display()));
+        if self.agent {
+            command
+                .arg("--enable-feature=agent")
+                .arg(format!("--storage.agent.path={}", data.display()));
+        } else {
+            command.arg(format!("--storage.tsdb.path={}", data.display()));
+        }
+        if self.receiver {
+            command.arg("--web.enable-remote-write-receiver");
+        }
+        let child = command
             .arg(format!("--web.listen-address={addr}"))
             .arg("--web.enable-lifecycle")
             .stdin(Stdio::null())
