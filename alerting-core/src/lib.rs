@@ -102,6 +102,8 @@ pub mod bootstrap;
 #[cfg(any(feature = "runtime", feature = "logging"))]
 pub mod config;
 #[cfg(feature = "runtime")]
+pub mod cooldown;
+#[cfg(feature = "runtime")]
 pub mod health;
 #[cfg(feature = "logging")]
 pub mod logging;
