@@ -62,6 +62,9 @@ pub enum AppError {
     /// The TLS client configuration (`tls.ca_file`) could not be built.
     #[error(transparent)]
     Tls(#[from] crate::tls::TlsError),
+    /// The shared cool-down (`cooldown.redis_url`) could not be set up.
+    #[error("cannot set up the shared cool-down")]
+    Cooldown(#[from] alerting_core::cooldown::RedisStoreError),
 }
 
 /// The embedded simulator, when `node.url = "simulated"`.
@@ -265,13 +268,20 @@ pub async fn start(config: &Config, obs: &Observability) -> Result<Running, AppE
         });
     }
 
+    // Shared by the instances through Redis when `cooldown.redis_url` is
+    // set: without Redis each instance decides alone, and health says
+    // degraded.
+    let cooldown = Cooldown::from_config(&app.cooldown, app.simulator.seed, registry)?;
+    if let Some(redis) = cooldown.redis() {
+        health.add_check("redis", CheckOptions::new().critical(false), redis.check())?;
+    }
     let pipeline = Arc::new(Pipeline::new(
         metrics.clone(),
         Arc::clone(&rpc),
         price.clone(),
         Layer1::new(app.filters.layer1.clone()),
         Layer2::new(app.filters.layer2.clone()),
-        Cooldown::new(&app.cooldown, app.simulator.seed),
+        cooldown,
         NoDataCache::new(app.degraded.ttls_secs.iter().map(|s| secs(*s)).collect()),
         app.degraded.alert_amount_only,
         sinks,

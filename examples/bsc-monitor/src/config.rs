@@ -266,6 +266,12 @@ pub struct CooldownConfig {
     /// A random extra delay of up to this many seconds, so tokens alerted
     /// together do not come out of cool-down together.
     pub jitter_secs: f64,
+    /// Empty: cool-downs are kept in this process. A `redis://` URL: they
+    /// are claimed in that Redis, shared by every instance that names it,
+    /// so several instances on one feed send each alert once.
+    pub redis_url: String,
+    /// Prefix of the cool-down keys in Redis.
+    pub redis_prefix: String,
 }
 
 impl Default for CooldownConfig {
@@ -273,6 +279,8 @@ impl Default for CooldownConfig {
         Self {
             minutes: 3.0,
             jitter_secs: 30.0,
+            redis_url: String::new(),
+            redis_prefix: "bsc-monitor:cooldown:".to_owned(),
         }
     }
 }
@@ -525,6 +533,29 @@ impl AppConfig {
             SECOND,
             Duration::ZERO..=DAY,
         )?;
+        let redis = &self.cooldown.redis_url;
+        if !redis.is_empty() {
+            let valid = ["redis://", "rediss://", "redis+unix://"]
+                .iter()
+                .any(|s| redis.starts_with(s))
+                && alerting_core::cooldown::RedisStore::builder(redis.as_str())
+                    .build()
+                    .is_ok();
+            if !valid {
+                return Err(config.invalid(
+                    "cooldown.redis_url",
+                    format!("{:?}", redact_url(redis)),
+                    "empty (cool-downs in this process) or a redis:// URL",
+                ));
+            }
+        }
+        if self.cooldown.redis_prefix.len() > 256 {
+            return Err(config.invalid(
+                "cooldown.redis_prefix",
+                format!("{} bytes", self.cooldown.redis_prefix.len()),
+                "at most 256 bytes",
+            ));
+        }
         let ttls = &self.degraded.ttls_secs;
         if ttls.is_empty() || ttls.len() > 100 {
             return Err(config.invalid(
@@ -731,6 +762,16 @@ mod tests {
                 "BSC_MONITOR_COOLDOWN__JITTER_SECS",
                 "1e300",
                 "cooldown.jitter_secs",
+            ),
+            (
+                "BSC_MONITOR_COOLDOWN__REDIS_URL",
+                "http://127.0.0.1:6379/",
+                "cooldown.redis_url",
+            ),
+            (
+                "BSC_MONITOR_COOLDOWN__REDIS_URL",
+                "redis://[::1/",
+                "cooldown.redis_url",
             ),
             (
                 "BSC_MONITOR_DEGRADED__TTLS_SECS",

@@ -299,7 +299,7 @@ impl Pipeline {
             None => return Ok(self.rejected(Layer::Layer2, Reason::NoData)),
         }
 
-        if !self.cooldown.try_acquire(&info.token, Instant::now()) {
+        if !self.cooldown.try_acquire(&info.token).await {
             self.metrics
                 .cooldown_hits_total
                 .get(crate::metrics::ChainLabel {
@@ -315,12 +315,12 @@ impl Pipeline {
         {
             Ok(r) => r,
             Err(e) => {
-                self.cooldown.release(&info.token);
+                self.cooldown.release(&info.token).await;
                 return Err(e.into());
             }
         };
         if receipt["status"] == "0x0" {
-            self.cooldown.release(&info.token);
+            self.cooldown.release(&info.token).await;
             return Ok(self.rejected(Layer::Layer2, Reason::TxFailed));
         }
         let alert = Alert {
@@ -333,7 +333,7 @@ impl Pipeline {
             data,
         };
         if let Err(e) = self.sinks.send_alert(&alert).await {
-            self.cooldown.release(&info.token);
+            self.cooldown.release(&info.token).await;
             return Err(e.into());
         }
         Ok(Handled::Ok)
