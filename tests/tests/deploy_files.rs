@@ -319,3 +319,130 @@ fn the_dockerfile_healthcheck_probes_the_port_it_exposes() {
         "{stderr}"
     );
 }
+
+/// `45s`, `1m30s` → a duration (compose's format, the parts this file uses).
+fn compose_duration(text: &str) -> Duration {
+    let mut total = Duration::ZERO;
+    let mut number = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+        } else {
+            let n: u64 = number
+                .parse()
+                .unwrap_or_else(|_| panic!("duration `{text}`"));
+            number.clear();
+            total += match c {
+                's' => Duration::from_secs(n),
+                'm' => Duration::from_secs(60 * n),
+                'h' => Duration::from_secs(3600 * n),
+                _ => panic!("duration `{text}`"),
+            };
+        }
+    }
+    assert!(number.is_empty(), "duration `{text}` without a unit");
+    total
+}
+
+#[test]
+fn the_compose_file_runs_instances_that_share_redis_and_prometheus_scrapes_them() {
+    let compose = &yaml_documents("compose.yaml")[0];
+    let services = compose["services"].as_object().expect("services");
+    let docker = Dockerfile::parse(&read("Dockerfile"));
+    let monitors: Vec<(&String, &Value)> = services
+        .iter()
+        .filter(|(_, s)| {
+            s["build"]["dockerfile"]
+                .as_str()
+                .is_some_and(|d| d.ends_with("bsc-monitor/deploy/Dockerfile"))
+        })
+        .collect();
+    assert_eq!(monitors.len(), 2, "two instances");
+    // The build context is the repository's root, where the Dockerfile's
+    // `COPY . .` expects it.
+    let root = deploy_dir().join(monitors[0].1["build"]["context"].as_str().unwrap());
+    assert!(root.join("Cargo.lock").exists() && root.join("examples/bsc-monitor").is_dir());
+
+    let prometheus: Value = yaml_documents("prometheus.yml").remove(0);
+    let job = &prometheus["scrape_configs"][0];
+    assert_eq!(
+        job["job_name"], "bsc-monitor",
+        "ScrapeTargetDown selects this job"
+    );
+    let targets: Vec<&str> = job["static_configs"][0]["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+
+    for (name, service) in &monitors {
+        // The image's environment with the service's on top: a valid
+        // configuration, sharing cool-downs through the compose Redis.
+        let mut env: BTreeMap<String, String> = docker.env.clone();
+        for (k, v) in service["environment"].as_object().expect("environment") {
+            env.insert(k.clone(), v.as_str().expect("string values").to_owned());
+        }
+        let config = bsc_monitor::config::load_with(None, None, env.clone())
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let redis = &config.app.cooldown.redis_url;
+        let host = redis
+            .strip_prefix("redis://")
+            .and_then(|r| r.split([':', '/']).next())
+            .unwrap_or_else(|| panic!("{name}: cooldown.redis_url `{redis}`"));
+        assert!(services.contains_key(host), "{name}: no service `{host}`");
+        let port = config.monitoring.metrics.listen_addr.port();
+        assert!(
+            targets.contains(&format!("{name}:{port}").as_str()),
+            "{name}:{port} not in {targets:?}"
+        );
+        assert_eq!(job["metrics_path"], config.monitoring.metrics.path.as_str());
+        // The same self-probe as the image's HEALTHCHECK.
+        let test: Vec<&str> = service["healthcheck"]["test"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert_eq!(test[0], "CMD");
+        assert_eq!(
+            test[1..],
+            docker
+                .healthcheck
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()[..]
+        );
+        let grace = compose_duration(
+            service["stop_grace_period"]
+                .as_str()
+                .expect("stop_grace_period"),
+        );
+        let longest = Shutdown::from_config(&config.monitoring.shutdown).max_duration();
+        assert!(grace > longest, "{name}: {grace:?} ≤ {longest:?}");
+    }
+    assert_eq!(targets.len(), monitors.len());
+
+    // Prometheus loads the generated rules from the repository.
+    let rule_file = prometheus["rule_files"][0].as_str().unwrap();
+    let volumes = services["prometheus"]["volumes"].as_array().unwrap();
+    let mounted = |inside: &str| {
+        volumes
+            .iter()
+            .filter_map(|v| v.as_str())
+            .find_map(|v| {
+                let mut parts = v.split(':');
+                let (src, dst) = (parts.next()?, parts.next()?);
+                (dst == inside).then(|| deploy_dir().join(src))
+            })
+            .unwrap_or_else(|| panic!("nothing mounted at {inside}"))
+    };
+    let rules = mounted(rule_file);
+    assert!(
+        rules.ends_with("docs/generated/bsc-monitor/rules.yml"),
+        "{}",
+        rules.display()
+    );
+    assert!(rules.exists(), "{}", rules.display());
+    assert!(mounted("/etc/prometheus/prometheus.yml").exists());
+}
