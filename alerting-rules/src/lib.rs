@@ -89,6 +89,7 @@ mod expr;
 mod metric;
 pub mod packs;
 mod rule;
+mod scope;
 mod slo;
 pub mod testing;
 
@@ -100,7 +101,8 @@ pub use expr::{
 };
 pub use metric::Select;
 pub use rule::{AlertRule, RecordingRule, Rule, RuleFile, RuleGroup, Severity};
-pub use slo::{BurnWindow, Sli, Slo};
+pub use scope::Scope;
+pub use slo::{BurnWindow, DEFAULT_ABSENT_FOR, Sli, Slo};
 
 pub(crate) use expr::le_values;
 
@@ -227,6 +229,22 @@ pub enum RulesError {
         context: String,
         /// The selector.
         series: String,
+    },
+    /// A scope label (`service`, `instance`…) set in two places to two
+    /// values: a rule file's [`Scope`] and an SLO's service, a selector's
+    /// own matcher, or a rule's label.
+    #[error(
+        "{context}: `{label}` is `{first}` in one place and `{second}` in another; set it once, on the rule file's or dashboard's scope"
+    )]
+    ScopeConflict {
+        /// Where.
+        context: String,
+        /// The label.
+        label: String,
+        /// One value.
+        first: String,
+        /// The other.
+        second: String,
     },
     /// Serialising YAML failed.
     #[error("writing YAML failed")]

@@ -57,7 +57,7 @@ fn scoped(by: &[&str]) -> String {
 }
 
 /// `HighErrorRate`: more than `max_ratio` of the calls of an
-/// `#[instrumented]` function failed (`error`, `panic`, `timeout`) over
+/// `#[instrumented]` function failed (`error` or `panic`) over
 /// 5 minutes, per function.
 pub fn high_error_rate(functions: &Instrumented, max_ratio: f64) -> AlertRule {
     high_error_rate_of(functions.errors(), functions.finished(), max_ratio)
