@@ -264,25 +264,8 @@ impl TestCase {
                 .alerts
                 .iter()
                 .map(|a| {
-                    // What the file adds to the rule: labels (its scope's)
-                    // and plain annotations (a runbook).
                     let added = match rules {
-                        Some(r) => match (r.alert(&a.alertname), r.resolved_alert(&a.alertname)?) {
-                            (Some(raw), Some(resolved)) => {
-                                let labels: BTreeMap<String, String> = resolved
-                                    .labels()
-                                    .iter()
-                                    .filter(|(k, _)| !raw.labels().contains_key(*k))
-                                    .map(|(k, v)| (k.clone(), v.clone()))
-                                    .collect();
-                                Some((
-                                    resolved.name().to_owned(),
-                                    labels,
-                                    resolved.annotations().clone(),
-                                ))
-                            }
-                            _ => None,
-                        },
+                        Some(r) => Added::by(r, &a.alertname)?,
                         None => None,
                     };
                     Ok(AlertTestYaml {
@@ -325,6 +308,34 @@ impl AlertTest {
     pub fn fires(mut self, alert: ExpectedAlert) -> Self {
         self.expected.push(alert);
         self
+    }
+}
+
+/// What a rule file adds to an alert rule when it exports it.
+struct Added {
+    alert: String,
+    labels: BTreeMap<String, String>,
+    annotations: BTreeMap<String, String>,
+}
+
+impl Added {
+    /// What `rules` adds to its alert `name`: labels (its scope's) and
+    /// annotations (a runbook); `None` when the file has no such alert.
+    fn by(rules: &RuleFile, name: &str) -> Result<Option<Added>, RulesError> {
+        let (Some(raw), Some(resolved)) = (rules.alert(name), rules.resolved_alert(name)?) else {
+            return Ok(None);
+        };
+        let labels = resolved
+            .labels()
+            .iter()
+            .filter(|(k, _)| !raw.labels().contains_key(*k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        Ok(Some(Added {
+            alert: resolved.name().to_owned(),
+            labels,
+            annotations: resolved.annotations().clone(),
+        }))
     }
 }
 
@@ -384,15 +395,15 @@ impl ExpectedAlert {
     /// the alert's name, labels, annotations): the labels (one expected
     /// with another value is a conflict) and the annotations without
     /// templates.
-    #[allow(clippy::type_complexity)]
-    fn with_rule(
-        &self,
-        added: Option<&(String, BTreeMap<String, String>, BTreeMap<String, String>)>,
-        context: &str,
-    ) -> Result<ExpAlertYaml, RulesError> {
+    fn with_rule(&self, added: Option<&Added>, context: &str) -> Result<ExpAlertYaml, RulesError> {
         let mut labels = self.labels.clone();
         let mut annotations = self.annotations.clone();
-        if let Some((alert, added_labels, added_annotations)) = added {
+        if let Some(Added {
+            alert,
+            labels: added_labels,
+            annotations: added_annotations,
+        }) = added
+        {
             for (name, value) in added_labels {
                 match labels.get(name) {
                     Some(v) if v != value => {

@@ -23,8 +23,11 @@ fn registry() -> Registry {
         .expect("registry")
 }
 
-/// The rules of a file: `(name, expr, labels)` as exported.
-fn exported(file: &RuleFile) -> Vec<(String, String, Vec<(String, String)>)> {
+/// A rule as exported: `(name, expr, labels)`.
+type Exported = (String, String, Vec<(String, String)>);
+
+/// The rules of a file, as exported.
+fn exported(file: &RuleFile) -> Vec<Exported> {
     file.resolved_groups()
         .expect("resolved")
         .iter()
