@@ -25,9 +25,15 @@
 //! - [`AlertRule`] (`for`, [`Severity`], summary, description, runbook),
 //!   [`RecordingRule`], [`RuleGroup`] (with an evaluation interval) and
 //!   [`RuleFile`], written as YAML that `promtool check rules` accepts.
+//! - [`Scope`]: the service (and optionally an instance or a batch) a
+//!   rule file or dashboard is about, set once: every selector reads only
+//!   its series, every rule carries its labels, and a label set in two
+//!   places to two values is an error.
 //! - [`Slo`]: an objective on an `#[instrumented]` function, an HTTP route
 //!   or any pair of counters, generating recording rules and the
-//!   multi-window, multi-burn-rate alerts of the Google SRE workbook.
+//!   multi-window, multi-burn-rate alerts of the Google SRE workbook, with
+//!   a minimum-traffic guard, and an alert when its SLI disappears.
+//! - [`RuleFile::runbooks`]: every alert's `runbook_url` from one base.
 //! - [`packs`]: the alerts the seeds write by hand, as functions taking the
 //!   user's own families.
 //! - [`testing`]: `promtool test rules` files from the same values.

@@ -23,8 +23,11 @@
 //! | [`health_check_down`] | `HealthCheckDown` | critical, for 1m |
 //!
 //! [`CommonAlerts`] gathers the last three for one service, with their
-//! rule tests; [`tag`] gives an alert the `service` label and runbook link
-//! a service's alerts share.
+//! rule tests. A service's alerts share its `service` label and runbook
+//! links: set them once on the rule file
+//! ([`RuleFile::scope`](crate::RuleFile::scope),
+//! [`RuleFile::runbooks`](crate::RuleFile::runbooks)); [`tag`] does both
+//! for one alert.
 
 use std::time::Duration;
 

@@ -252,17 +252,30 @@ impl BurnWindow {
 /// (`0.999` over 30 days), with the recording rules and burn-rate alerts
 /// that watch it, as Sloth and Pyrra generate them.
 ///
-/// Generated, for an SLO named `n` (all series labelled `slo="n"`, and
-/// `service` when set):
+/// Generated, for an SLO named `n` (all series labelled `slo="n"` and
+/// with the labels of its [`Scope`], its own or the rule file's):
 ///
 /// - `slo:sli_error:ratio_rate<w>`: the error ratio over each window `w`
 ///   the alerts use (5m, 30m, 1h, 2h, 6h, 1d, 3d by default), and over the
 ///   SLO window (30d, as the average of the shortest one);
+/// - `slo:sli_events:increase<w>`: the events over each long window, for
+///   the minimum-traffic guard;
 /// - `slo:objective:ratio`, `slo:error_budget:ratio` and
 ///   `slo:error_budget_remaining:ratio` (1 = untouched, 0 = spent, below 0
 ///   = overspent) for dashboards;
 /// - one alert per [`BurnWindow`], all named `<Name>ErrorBudgetBurn`, told
-///   apart by their `long_window`/`short_window` labels and severity.
+///   apart by their `long_window`/`short_window` labels and severity. Each
+///   fires when the error ratio over both windows is above `factor ×
+///   budget` **and** the long window holds enough events
+///   ([`min_events`](Self::min_events)): one bad event among three at
+///   night does not page;
+/// - `<Name>SliAbsent` (warning, `for: 10m`): the SLI's series are absent
+///   ([`absent_alert`](Self::absent_alert)), so the SLO cannot be computed.
+///
+/// The SLI's selectors, the recorded series and the selectors over them
+/// (the 30-day average, the alerts) are narrowed to the scope: set it once,
+/// with [`RuleFile::scope`](crate::RuleFile::scope) or
+/// [`service`](Self::service).
 ///
 /// ```
 /// use std::time::Duration;
@@ -684,7 +697,9 @@ impl Slo {
             .label("slo", &self.name)
             .summary(format!("SLO {}: its SLI is not measured", self.name))
             .description(format!(
-                "No series of `{}` for {}: the SLO {} cannot be computed and its burn-rate                  alerts cannot fire. The service stopped exporting the metric, is not scraped,                  or the selector names a series that does not exist.",
+                "No series of `{}` for {}: the SLO {} cannot be computed and its burn-rate \
+                 alerts cannot fire. The service stopped exporting the metric, is not scraped, \
+                 or the selector names a series that does not exist.",
                 presence.sample_name(),
                 fmt_duration(pending).unwrap_or_default(),
                 self.name,

@@ -177,6 +177,12 @@ fn an_slo_whose_sli_disappears_raises_its_absent_alert() {
     let slo = shop.slo();
     let rule = slo.absent_alert().expect("valid").expect("an absent alert");
     assert_eq!(rule.name(), "CheckoutSliAbsent");
+    assert_eq!(
+        rule.annotations()["description"],
+        "No series of `function_calls_total` for 10m: the SLO checkout cannot be computed and \
+         its burn-rate alerts cannot fire. The service stopped exporting the metric, is not \
+         scraped, or the selector names a series that does not exist."
+    );
     assert_eq!(rule.pending_for(), Some(alerting_rules::DEFAULT_ABSENT_FOR));
     let rules = shop.rules(&slo);
     let exported = rules
