@@ -105,10 +105,11 @@ pub const MAX_ERROR_KINDS: usize = 8;
 pub const OTHER_ERROR_KIND: &str = "other";
 
 /// The outcomes of `#[instrumented]` that count as errors in ratios and
-/// SLOs: `error`, `panic` and `timeout`. A `cancelled` call (its caller
+/// SLOs: `error` and `panic` (it records no `timeout`: a deadline the
+/// function gives up on is an `error`). A `cancelled` call (its caller
 /// dropped the future) is neither an error nor a success, and is left out
 /// of both sides of a ratio.
-pub const ERROR_OUTCOMES: &str = "error|panic|timeout";
+pub const ERROR_OUTCOMES: &str = "error|panic";
 
 /// References to the families `#[instrumented]` writes into a registry,
 /// for rules and dashboards (`alerting-rules` adds the `errors()` and

@@ -29,12 +29,12 @@ use crate::metric::Select;
 /// let fns = Instrumented::new(&registry);
 /// assert_eq!(
 ///     fns.errors().eq("function", "process_swap").to_string(),
-///     r#"bsc_function_calls_total{outcome=~"error|panic|timeout", function="process_swap"}"#,
+///     r#"bsc_function_calls_total{outcome=~"error|panic", function="process_swap"}"#,
 /// );
 /// # Ok::<(), alerting_core::metrics::MetricsError>(())
 /// ```
 pub trait InstrumentedExt {
-    /// Calls that failed: `outcome=~"error|panic|timeout"`.
+    /// Calls that failed: `outcome=~"error|panic"`.
     fn errors(&self) -> Selector;
     /// Calls that finished (every outcome but `cancelled`): the
     /// denominator of an error ratio.

@@ -41,7 +41,7 @@
 //! let json = dashboard.to_json()?;
 //! let value: serde_json::Value = serde_json::from_str(&json)?;
 //! assert_eq!(value["schemaVersion"], 39);
-//! assert!(dashboard.exprs().all(|e| e.text().contains(r#"service="bsc-monitor""#)));
+//! assert!(dashboard.queries()?.iter().all(|e| e.text().contains(r#"service="bsc-monitor""#)));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -52,9 +52,10 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::builtin::{self, Instrumented, InstrumentedExt};
+use crate::expr::target_set;
 use crate::metric::Select;
 use crate::{
-    Expr, Matcher, MetricRef, RulesError, Selector, Slo, TARGET_LABELS, error_ratio,
+    Expr, MetricRef, RulesError, Scope, Selector, Slo, TARGET_LABELS, error_ratio,
     histogram_quantile, rate,
 };
 use alerting_core::metrics::Registry;
@@ -90,6 +91,16 @@ pub enum DashboardError {
         /// The label.
         label: String,
     },
+    /// Two rows with one title (Grafana shows both; links and people
+    /// cannot tell them apart).
+    #[error("two rows are titled `{title}`")]
+    DuplicateRow {
+        /// The title.
+        title: String,
+    },
+    /// The dashboard's scope is invalid (a label set to two values).
+    #[error("dashboard scope: {0}")]
+    Scope(#[source] RulesError),
     /// A panel without a query.
     #[error("panel `{panel}` has no query")]
     NoQuery {
@@ -470,7 +481,7 @@ pub struct Dashboard {
     tags: Vec<String>,
     refresh: String,
     from: String,
-    filters: Vec<Matcher>,
+    scope: Scope,
     target_labels: Vec<String>,
     rows: Vec<Row>,
 }
@@ -486,7 +497,7 @@ impl Dashboard {
             tags: Vec::new(),
             refresh: "30s".to_owned(),
             from: "now-6h".to_owned(),
-            filters: Vec::new(),
+            scope: Scope::new(),
             target_labels: Vec::new(),
             rows: Vec::new(),
         }
@@ -513,11 +524,43 @@ impl Dashboard {
         self
     }
 
-    /// A label matcher added to every query of the ready-made rows
-    /// (`service="bsc-monitor"`), so one Prometheus can hold many services.
+    /// `label="value"` on every query of every row, ready-made and your
+    /// own (`service="bsc-monitor"`), where the series carry the label:
+    /// the same as adding the label to the dashboard's
+    /// [`scope`](Self::scope). A label filtered to two values, or to
+    /// another value than a query's own matcher, is an error at export.
     #[must_use]
     pub fn filter(mut self, label: &str, value: &str) -> Self {
-        self.filters.push(Matcher::eq(label, value));
+        self.scope = std::mem::take(&mut self.scope).label(label, value);
+        self
+    }
+
+    /// The series the dashboard shows, set once: every query of every
+    /// row, ready-made and your own, is narrowed to the scope's labels
+    /// where its series carry them (`job="<service>"` on `up`), at export
+    /// (see [`Scope`]). Adds to earlier [`filter`](Self::filter)s.
+    ///
+    /// ```
+    /// use alerting_core::metrics::{Counter, Named, Registry};
+    /// use alerting_rules::dashboards::{Dashboard, Panel, Row, Unit};
+    /// use alerting_rules::{rate, Scope};
+    ///
+    /// let registry = Registry::builder().const_label("service", "shop").build()?;
+    /// let orders: Named<Counter> = registry.register("orders_total", "Orders placed")?;
+    /// let d = Dashboard::new("shop", "shop")
+    ///     .for_registry(&registry)
+    ///     .scope(Scope::service("shop"))
+    ///     .row(Row::new("Orders").panel(
+    ///         Panel::timeseries("Orders per second", Unit::OpsPerSecond)
+    ///             .query(rate(&orders, std::time::Duration::from_secs(300)).sum(), "orders"),
+    ///     ));
+    /// let queries = d.queries()?;
+    /// assert_eq!(queries[0].text(), r#"sum(rate(orders_total{service="shop"}[5m]))"#);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn scope(mut self, scope: Scope) -> Self {
+        self.scope.extend(&scope);
         self
     }
 
@@ -536,9 +579,19 @@ impl Dashboard {
         self
     }
 
-    /// `selector` with the dashboard's filters: for queries of custom rows.
+    /// `selector` with the dashboard's scope already applied. Not needed
+    /// any more for queries of custom rows (the scope reaches every query
+    /// at export); kept for code written before it did.
     pub fn filtered(&self, selector: impl Into<Selector>) -> Selector {
-        selector.into().matching_all(self.filters.iter().cloned())
+        let selector = selector.into();
+        self.scope
+            .apply(&selector, &self.target())
+            .unwrap_or(selector)
+    }
+
+    fn target(&self) -> BTreeSet<String> {
+        let extra: Vec<&str> = self.target_labels.iter().map(String::as_str).collect();
+        target_set(&extra)
     }
 
     /// Adds a row.
@@ -561,7 +614,7 @@ impl Dashboard {
     ) -> Self {
         let all = self.filtered(requests);
         let failed = all.clone().re("status", "5..");
-        let mut row = Row::new("Overview")
+        let mut row = Row::new("HTTP overview")
             .panel(
                 Panel::timeseries("Request rate", Unit::RequestsPerSecond)
                     .min(0.0)
@@ -595,7 +648,7 @@ impl Dashboard {
     pub fn instrumented_overview(self, functions: &Instrumented) -> Self {
         let finished = self.filtered(functions.finished());
         let errors = self.filtered(functions.errors());
-        let mut row = Row::new("Overview")
+        let mut row = Row::new("Functions overview")
             .panel(
                 Panel::timeseries("Calls per second", Unit::OpsPerSecond)
                     .min(0.0)
@@ -607,7 +660,7 @@ impl Dashboard {
             .panel(
                 Panel::timeseries("Error ratio", Unit::Ratio)
                     .min(0.0)
-                    .description("error, panic and timeout outcomes out of finished calls")
+                    .description("error and panic outcomes out of finished calls")
                     .query(
                         error_ratio(errors, finished, FIVE_MINUTES, &["function"]),
                         "{{function}}",
@@ -774,7 +827,7 @@ impl Dashboard {
     ///     .instrumented_overview(&fns)
     ///     .common_rows(&fns, &["checkout", "refund"], &registry);
     /// let rows: Vec<&str> = dashboard.rows().iter().map(|r| r.title()).collect();
-    /// assert_eq!(rows, ["Overview", "fn checkout", "fn refund", "Health", "Process"]);
+    /// assert_eq!(rows, ["Functions overview", "fn checkout", "fn refund", "Health", "Process"]);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[must_use]
@@ -842,7 +895,51 @@ impl Dashboard {
         &self.rows
     }
 
-    /// Every query of every panel.
+    /// Every query of every panel as exported: the dashboard's scope
+    /// applied.
+    pub fn queries(&self) -> Result<Vec<Expr>, DashboardError> {
+        Ok(self
+            .resolved_rows()?
+            .into_iter()
+            .flat_map(|r| r.panels)
+            .flat_map(|p| p.targets)
+            .map(|t| t.expr)
+            .collect())
+    }
+
+    /// The rows with the scope applied to every query.
+    fn resolved_rows(&self) -> Result<Vec<Row>, DashboardError> {
+        self.scope
+            .check("dashboard")
+            .map_err(DashboardError::Scope)?;
+        let target = self.target();
+        let mut titles = BTreeSet::new();
+        let mut rows = Vec::with_capacity(self.rows.len());
+        for row in &self.rows {
+            if !titles.insert(row.title.as_str()) {
+                return Err(DashboardError::DuplicateRow {
+                    title: row.title.clone(),
+                });
+            }
+            let mut row = row.clone();
+            for p in &mut row.panels {
+                for t in &mut p.targets {
+                    t.expr = t
+                        .expr
+                        .map_selectors(|s| self.scope.apply(s, &target))
+                        .map_err(|source| DashboardError::Query {
+                            panel: p.title.clone(),
+                            source,
+                        })?;
+                }
+            }
+            rows.push(row);
+        }
+        Ok(rows)
+    }
+
+    /// Every query of every panel, as built (before the dashboard's scope
+    /// is applied: see [`queries`](Self::queries)).
     pub fn exprs(&self) -> impl Iterator<Item = &Expr> {
         self.rows
             .iter()
@@ -862,8 +959,12 @@ impl Dashboard {
         out
     }
 
-    /// Checks every query and legend.
+    /// Checks every query and legend, and that row titles are unique.
     pub fn validate(&self) -> Result<(), DashboardError> {
+        self.validated().map(|_| ())
+    }
+
+    fn validated(&self) -> Result<Vec<Row>, DashboardError> {
         if self.title.trim().is_empty() {
             return Err(DashboardError::Invalid {
                 what: "title",
@@ -881,20 +982,21 @@ impl Dashboard {
             .map(|l| (*l).to_owned())
             .chain(self.target_labels.iter().cloned())
             .collect();
-        for p in self.rows.iter().flat_map(|r| r.panels.iter()) {
+        let rows = self.resolved_rows()?;
+        for p in rows.iter().flat_map(|r| r.panels.iter()) {
             p.validate(&target)?;
         }
-        Ok(())
+        Ok(rows)
     }
 
     /// The dashboard as Grafana JSON (pretty-printed), after
     /// [`validate`](Self::validate).
     pub fn to_json(&self) -> Result<String, DashboardError> {
-        self.validate()?;
+        let rows = self.validated()?;
         let mut panels = Vec::new();
         let mut id = 0u32;
         let mut y = 0u32;
-        for row in &self.rows {
+        for row in &rows {
             id += 1;
             let row_id = id;
             let row_y = y;

@@ -18,12 +18,17 @@ use crate::RulesError;
 use crate::metric::Select;
 use alerting_core::metrics::{MetricRef, Named};
 
+/// Where a selector goes in an expression's template text (a control
+/// character, which PromQL text outside a string never holds, and the
+/// template holds no strings: they are in the selectors).
+const SLOT: char = '\u{1}';
+
 /// Labels every scraped series has: Prometheus adds them to the target's.
 pub const TARGET_LABELS: &[&str] = &["job", "instance"];
 
 /// Label names an expression's result carries.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub(crate) struct Scope {
+pub(crate) struct LabelScope {
     names: BTreeSet<String>,
     /// Also the target's labels (`job`, `instance`, constant labels).
     target: bool,
@@ -33,12 +38,12 @@ pub(crate) struct Scope {
     unknown: bool,
 }
 
-impl Scope {
+impl LabelScope {
     fn of(names: impl IntoIterator<Item = String>, target: bool) -> Self {
-        Scope {
+        LabelScope {
             names: names.into_iter().collect(),
             target,
-            ..Scope::default()
+            ..LabelScope::default()
         }
     }
 
@@ -76,7 +81,7 @@ impl Scope {
         }
     }
 
-    fn without(&self, labels: &[String]) -> Scope {
+    fn without(&self, labels: &[String]) -> LabelScope {
         let mut s = self.clone();
         for l in labels {
             s.names.remove(l);
@@ -85,14 +90,14 @@ impl Scope {
         s
     }
 
-    fn intersect(&self, other: &Scope) -> Scope {
+    fn intersect(&self, other: &LabelScope) -> LabelScope {
         if self.unknown {
             return other.clone();
         }
         if other.unknown {
             return self.clone();
         }
-        Scope {
+        LabelScope {
             names: self.names.intersection(&other.names).cloned().collect(),
             target: self.target && other.target,
             removed: self.removed.union(&other.removed).cloned().collect(),
@@ -105,7 +110,7 @@ impl Scope {
 #[derive(Clone, Debug)]
 pub(crate) struct LabelUse {
     pub(crate) label: String,
-    pub(crate) scope: Scope,
+    pub(crate) scope: LabelScope,
     pub(crate) context: String,
 }
 
@@ -370,12 +375,12 @@ impl Selector {
         }
     }
 
-    fn scope(&self) -> Scope {
+    fn scope(&self) -> LabelScope {
         let mut names: Vec<String> = self.metric.label_names().to_vec();
         if self.sample == Sample::Bucket {
             names.push("le".to_owned());
         }
-        Scope::of(names, self.metric.has_target_labels())
+        LabelScope::of(names, self.metric.has_target_labels())
     }
 
     fn problems(&self) -> Vec<Problem> {
@@ -605,10 +610,15 @@ impl Matching {
 /// ```
 #[derive(Clone, Debug)]
 pub struct Expr {
+    /// The PromQL text with [`SLOT`] where each of `selectors` goes.
+    template: String,
+    /// The PromQL text.
     text: String,
+    /// The selectors, in the order of their slots.
+    selectors: Vec<Selector>,
     prec: u8,
     ty: Type,
-    scope: Scope,
+    scope: LabelScope,
     uses: Vec<LabelUse>,
     metrics: Vec<MetricRef>,
     problems: Vec<Problem>,
@@ -623,6 +633,7 @@ impl fmt::Display for Expr {
 impl From<Selector> for Expr {
     fn from(sel: Selector) -> Self {
         Expr {
+            template: SLOT.to_string(),
             text: sel.to_string(),
             prec: PREC_ATOM,
             ty: Type::Vector,
@@ -630,6 +641,7 @@ impl From<Selector> for Expr {
             uses: sel.uses(),
             metrics: vec![sel.metric.clone()],
             problems: sel.problems(),
+            selectors: vec![sel],
         }
     }
 }
@@ -662,10 +674,12 @@ impl Expr {
     /// A number literal.
     pub fn number(v: f64) -> Self {
         Expr {
+            template: fmt_number(v),
             text: fmt_number(v),
+            selectors: Vec::new(),
             prec: if v < 0.0 { PREC_ADD } else { PREC_ATOM },
             ty: Type::Scalar,
-            scope: Scope::default(),
+            scope: LabelScope::default(),
             uses: Vec::new(),
             metrics: Vec::new(),
             problems: Vec::new(),
@@ -675,7 +689,8 @@ impl Expr {
     /// `vector(v)`: a single series without labels.
     pub fn vector(v: f64) -> Self {
         let mut e = Expr::number(v);
-        e.text = format!("vector({})", e.text);
+        e.template = format!("vector({})", e.template);
+        e.text = e.template.clone();
         e.prec = PREC_ATOM;
         e.ty = Type::Vector;
         e
@@ -684,6 +699,42 @@ impl Expr {
     /// The PromQL text.
     pub fn text(&self) -> &str {
         &self.text
+    }
+
+    /// The selectors this expression reads, in the order they appear.
+    pub fn selectors(&self) -> &[Selector] {
+        &self.selectors
+    }
+
+    /// The same expression with every selector replaced by `f(selector)`
+    /// (a matcher added, for example); the first error stops.
+    pub fn map_selectors<E>(
+        &self,
+        mut f: impl FnMut(&Selector) -> Result<Selector, E>,
+    ) -> Result<Expr, E> {
+        let mut e = self.clone();
+        e.selectors = self
+            .selectors
+            .iter()
+            .map(&mut f)
+            .collect::<Result<_, E>>()?;
+        e.render();
+        Ok(e)
+    }
+
+    /// Writes `text` from the template and the selectors.
+    fn render(&mut self) {
+        let mut out = String::with_capacity(self.template.len() + 32 * self.selectors.len());
+        let mut selectors = self.selectors.iter();
+        for (i, part) in self.template.split(SLOT).enumerate() {
+            if i > 0
+                && let Some(sel) = selectors.next()
+            {
+                out.push_str(&sel.to_string());
+            }
+            out.push_str(part);
+        }
+        self.text = out;
     }
 
     /// The metrics this expression names.
@@ -703,7 +754,7 @@ impl Expr {
         self.scope.contains(label, &target_set(target_labels))
     }
 
-    pub(crate) fn scope(&self) -> &Scope {
+    pub(crate) fn scope(&self) -> &LabelScope {
         &self.scope
     }
 
@@ -735,9 +786,11 @@ impl Expr {
         Ok(())
     }
 
-    fn atom(text: String, ty: Type, scope: Scope, parts: Vec<Expr>) -> Expr {
+    fn atom(text: String, ty: Type, scope: LabelScope, parts: Vec<Expr>) -> Expr {
         let mut e = Expr {
-            text,
+            template: text,
+            text: String::new(),
+            selectors: Vec::new(),
             prec: PREC_ATOM,
             ty,
             scope,
@@ -748,10 +801,14 @@ impl Expr {
         for p in parts {
             e.absorb(p);
         }
+        e.render();
         e
     }
 
+    /// Takes in `other`'s selectors (after this one's: parts are absorbed
+    /// in the order they appear in the text), uses, metrics and problems.
     fn absorb(&mut self, other: Expr) {
+        self.selectors.extend(other.selectors);
         self.uses.extend(other.uses);
         for m in other.metrics {
             if !self.metrics.contains(&m) {
@@ -761,7 +818,7 @@ impl Expr {
         self.problems.extend(other.problems);
     }
 
-    fn use_labels(&mut self, labels: &[String], scope: &Scope, context: &str) {
+    fn use_labels(&mut self, labels: &[String], scope: &LabelScope, context: &str) {
         for l in labels {
             if !is_label_name(l) {
                 self.problems.push(Problem::LabelName(l.clone()));
@@ -777,13 +834,13 @@ impl Expr {
     fn aggregate(self, op: &str, grouping: Option<(&str, &[&str])>) -> Expr {
         let inner_scope = self.scope.clone();
         let text = match grouping {
-            Some((kw, labels)) => format!("{op} {kw} ({}) ({})", labels.join(", "), self.text),
-            None => format!("{op}({})", self.text),
+            Some((kw, labels)) => format!("{op} {kw} ({}) ({})", labels.join(", "), self.template),
+            None => format!("{op}({})", self.template),
         };
-        let (scope, used): (Scope, Vec<String>) = match grouping {
+        let (scope, used): (LabelScope, Vec<String>) = match grouping {
             Some(("by", labels)) => {
                 let labels: Vec<String> = labels.iter().map(|l| (*l).to_owned()).collect();
-                let mut scope = Scope::of(labels.iter().cloned(), false);
+                let mut scope = LabelScope::of(labels.iter().cloned(), false);
                 scope.unknown = inner_scope.unknown;
                 (scope, labels)
             }
@@ -791,7 +848,7 @@ impl Expr {
                 let labels: Vec<String> = labels.iter().map(|l| (*l).to_owned()).collect();
                 (inner_scope.without(&labels), labels)
             }
-            None => (Scope::default(), Vec::new()),
+            None => (LabelScope::default(), Vec::new()),
         };
         let context = format!("`{op} {}`", grouping.map(|(kw, _)| kw).unwrap_or(""));
         let mut e = Expr::atom(text, Type::Vector, scope, vec![self]);
@@ -862,9 +919,9 @@ impl Expr {
         let wrap = |e: &Expr, right: bool| {
             let paren = if right { e.prec <= prec } else { e.prec < prec };
             if paren {
-                format!("({})", e.text)
+                format!("({})", e.template)
             } else {
-                e.text.clone()
+                e.template.clone()
             }
         };
         let modifier = match &matching {
@@ -894,7 +951,7 @@ impl Expr {
         } else {
             match (&matching, op) {
                 (Matching::On(l), _) if !op.is_set() => {
-                    let mut s = Scope::of(l.iter().cloned(), false);
+                    let mut s = LabelScope::of(l.iter().cloned(), false);
                     s.unknown = joint.unknown;
                     s
                 }
@@ -906,7 +963,9 @@ impl Expr {
         };
         let (lhs_scope, rhs_scope) = (self.scope.clone(), rhs.scope.clone());
         let mut e = Expr {
-            text,
+            template: text,
+            text: String::new(),
+            selectors: Vec::new(),
             prec,
             ty,
             scope,
@@ -916,6 +975,7 @@ impl Expr {
         };
         e.absorb(self);
         e.absorb(rhs);
+        e.render();
         if let Matching::On(l) | Matching::Ignoring(l) = &matching {
             let ctx = format!("`{} on/ignoring`", op.token());
             e.use_labels(l, &lhs_scope, &ctx);
@@ -973,7 +1033,7 @@ impl Expr {
     }
 
     fn call(self, function: &str, extra: &[String]) -> Expr {
-        let mut args = vec![self.text.clone()];
+        let mut args = vec![self.template.clone()];
         args.extend(extra.iter().cloned());
         let text = format!("{function}({})", args.join(", "));
         let (ty, scope) = (self.ty, self.scope.clone());
@@ -1038,7 +1098,7 @@ fn range(function: &'static str, sel: Selector, window: Duration, counter: bool)
         }
     };
     let inner = Expr::from(sel);
-    let text = format!("{function}({}[{w}])", inner.text);
+    let text = format!("{function}({}[{w}])", inner.template);
     let scope = inner.scope.clone();
     let mut e = Expr::atom(text, Type::Vector, scope, vec![inner]);
     e.problems.extend(problems);
@@ -1074,16 +1134,16 @@ pub fn min_over_time(series: impl Into<Selector>, window: Duration) -> Expr {
 /// nothing matches, nothing otherwise. The usual "no data" alert.
 pub fn absent(series: impl Into<Selector>) -> Expr {
     let sel = series.into();
-    let scope = Scope::of(sel.equal_labels(), false);
+    let scope = LabelScope::of(sel.equal_labels(), false);
     let inner = Expr::from(sel);
-    let text = format!("absent({})", inner.text);
+    let text = format!("absent({})", inner.template);
     Expr::atom(text, Type::Vector, scope, vec![inner])
 }
 
 /// `absent_over_time(selector[window])`: like [`absent`], for a whole window.
 pub fn absent_over_time(series: impl Into<Selector>, window: Duration) -> Expr {
     let sel = series.into();
-    let scope = Scope::of(sel.equal_labels(), false);
+    let scope = LabelScope::of(sel.equal_labels(), false);
     let mut e = range("absent_over_time", sel, window, false);
     e.scope = scope;
     e
@@ -1118,8 +1178,8 @@ pub fn histogram_quantile(
     let mut grouping = vec!["le"];
     grouping.extend(by.iter().filter(|l| **l != "le"));
     let inner = rate(sel, window).sum_by(&grouping);
-    let scope = Scope::of(by.iter().map(|l| (*l).to_owned()), false);
-    let text = format!("histogram_quantile({}, {})", fmt_number(q), inner.text);
+    let scope = LabelScope::of(by.iter().map(|l| (*l).to_owned()), false);
+    let text = format!("histogram_quantile({}, {})", fmt_number(q), inner.template);
     let mut e = Expr::atom(text, Type::Vector, scope, vec![inner]);
     e.problems.extend(problems);
     e

@@ -25,9 +25,15 @@
 //! - [`AlertRule`] (`for`, [`Severity`], summary, description, runbook),
 //!   [`RecordingRule`], [`RuleGroup`] (with an evaluation interval) and
 //!   [`RuleFile`], written as YAML that `promtool check rules` accepts.
+//! - [`Scope`]: the service (and optionally an instance or a batch) a
+//!   rule file or dashboard is about, set once: every selector reads only
+//!   its series, every rule carries its labels, and a label set in two
+//!   places to two values is an error.
 //! - [`Slo`]: an objective on an `#[instrumented]` function, an HTTP route
 //!   or any pair of counters, generating recording rules and the
-//!   multi-window, multi-burn-rate alerts of the Google SRE workbook.
+//!   multi-window, multi-burn-rate alerts of the Google SRE workbook, with
+//!   a minimum-traffic guard, and an alert when its SLI disappears.
+//! - [`RuleFile::runbooks`]: every alert's `runbook_url` from one base.
 //! - [`packs`]: the alerts the seeds write by hand, as functions taking the
 //!   user's own families.
 //! - [`testing`]: `promtool test rules` files from the same values.
@@ -89,6 +95,7 @@ mod expr;
 mod metric;
 pub mod packs;
 mod rule;
+mod scope;
 mod slo;
 pub mod testing;
 
@@ -100,7 +107,8 @@ pub use expr::{
 };
 pub use metric::Select;
 pub use rule::{AlertRule, RecordingRule, Rule, RuleFile, RuleGroup, Severity};
-pub use slo::{BurnWindow, Sli, Slo};
+pub use scope::Scope;
+pub use slo::{BurnWindow, DEFAULT_ABSENT_FOR, Sli, Slo};
 
 pub(crate) use expr::le_values;
 
@@ -227,6 +235,22 @@ pub enum RulesError {
         context: String,
         /// The selector.
         series: String,
+    },
+    /// A scope label (`service`, `instance`…) set in two places to two
+    /// values: a rule file's [`Scope`] and an SLO's service, a selector's
+    /// own matcher, or a rule's label.
+    #[error(
+        "{context}: `{label}` is `{first}` in one place and `{second}` in another; set it once, on the rule file's or dashboard's scope"
+    )]
+    ScopeConflict {
+        /// Where.
+        context: String,
+        /// The label.
+        label: String,
+        /// One value.
+        first: String,
+        /// The other.
+        second: String,
     },
     /// Serialising YAML failed.
     #[error("writing YAML failed")]

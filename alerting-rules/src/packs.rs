@@ -23,8 +23,11 @@
 //! | [`health_check_down`] | `HealthCheckDown` | critical, for 1m |
 //!
 //! [`CommonAlerts`] gathers the last three for one service, with their
-//! rule tests; [`tag`] gives an alert the `service` label and runbook link
-//! a service's alerts share.
+//! rule tests. A service's alerts share its `service` label and runbook
+//! links: set them once on the rule file
+//! ([`RuleFile::scope`](crate::RuleFile::scope),
+//! [`RuleFile::runbooks`](crate::RuleFile::runbooks)); [`tag`] does both
+//! for one alert.
 
 use std::time::Duration;
 
@@ -57,7 +60,7 @@ fn scoped(by: &[&str]) -> String {
 }
 
 /// `HighErrorRate`: more than `max_ratio` of the calls of an
-/// `#[instrumented]` function failed (`error`, `panic`, `timeout`) over
+/// `#[instrumented]` function failed (`error` or `panic`) over
 /// 5 minutes, per function.
 pub fn high_error_rate(functions: &Instrumented, max_ratio: f64) -> AlertRule {
     high_error_rate_of(functions.errors(), functions.finished(), max_ratio)

@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use alerting_core::metrics::Registry;
 
-use crate::RulesError;
 use crate::expr::{Expr, fmt_duration, is_label_name, is_metric_name, target_set};
+use crate::{RulesError, Scope};
 use alerting_core::metrics::MetricRef;
 
 /// How urgent an alert is: the `severity` label Alertmanager routes on.
@@ -89,6 +89,11 @@ pub struct AlertRule {
     for_duration: Option<Duration>,
     labels: BTreeMap<String, String>,
     annotations: BTreeMap<String, String>,
+    /// The scope of what generated it (an SLO's service), merged with the
+    /// file's at export.
+    scope: Option<Scope>,
+    /// The anchor of its runbook section, when not its name in lower case.
+    runbook_anchor: Option<String>,
 }
 
 impl AlertRule {
@@ -104,7 +109,50 @@ impl AlertRule {
             for_duration: None,
             labels,
             annotations: BTreeMap::new(),
+            scope: None,
+            runbook_anchor: None,
         }
+    }
+
+    /// The scope the rule is exported in, besides the file's.
+    pub(crate) fn with_scope(mut self, scope: &Scope) -> Self {
+        self.scope = (!scope.is_empty()).then(|| scope.clone());
+        self
+    }
+
+    /// The runbook section of this alert in the file's runbooks
+    /// ([`RuleFile::runbooks`]), when not its name in lower case.
+    pub(crate) fn with_runbook_anchor(mut self, anchor: &str) -> Self {
+        self.runbook_anchor = Some(anchor.to_owned());
+        self
+    }
+
+    /// The rule as the file exports it: `scope` applied to its selectors
+    /// and labels, a `runbook_url` from `runbooks` unless it has one.
+    fn resolved(
+        &self,
+        scope: Option<&Scope>,
+        runbooks: Option<&str>,
+        target: &BTreeSet<String>,
+    ) -> Result<AlertRule, RulesError> {
+        let context = format!("alert `{}`", self.name);
+        let mut out = self.clone();
+        if let Some(scope) = merged(scope, self.scope.as_ref(), &context)? {
+            out.expr = self.expr.map_selectors(|s| scope.apply(s, target))?;
+            scope.label_outputs(&mut out.labels, &context)?;
+        }
+        out.scope = None;
+        if let Some(base) = runbooks
+            && !out.annotations.contains_key(RUNBOOK_URL)
+        {
+            let anchor = self
+                .runbook_anchor
+                .clone()
+                .unwrap_or_else(|| self.name.to_lowercase());
+            out.annotations
+                .insert(RUNBOOK_URL.to_owned(), format!("{base}#{anchor}"));
+        }
+        Ok(out)
     }
 
     /// Replaces the expression with `f(expr)`: adds a threshold to an
@@ -265,6 +313,7 @@ pub struct RecordingRule {
     record: String,
     expr: Expr,
     labels: BTreeMap<String, String>,
+    scope: Option<Scope>,
 }
 
 impl RecordingRule {
@@ -274,7 +323,29 @@ impl RecordingRule {
             record: record.into(),
             expr,
             labels: BTreeMap::new(),
+            scope: None,
         }
+    }
+
+    /// The scope the rule is exported in, besides the file's.
+    pub(crate) fn with_scope(mut self, scope: &Scope) -> Self {
+        self.scope = (!scope.is_empty()).then(|| scope.clone());
+        self
+    }
+
+    fn resolved(
+        &self,
+        scope: Option<&Scope>,
+        target: &BTreeSet<String>,
+    ) -> Result<RecordingRule, RulesError> {
+        let context = format!("recording rule `{}`", self.record);
+        let mut out = self.clone();
+        if let Some(scope) = merged(scope, self.scope.as_ref(), &context)? {
+            out.expr = self.expr.map_selectors(|s| scope.apply(s, target))?;
+            scope.label_outputs(&mut out.labels, &context)?;
+        }
+        out.scope = None;
+        Ok(out)
     }
 
     /// Adds a label to the recorded series.
@@ -480,6 +551,8 @@ pub struct RuleFile {
     groups: Vec<RuleGroup>,
     target_labels: Vec<String>,
     header: Option<String>,
+    scope: Option<Scope>,
+    runbooks: Option<String>,
 }
 
 impl RuleFile {
@@ -518,6 +591,85 @@ impl RuleFile {
         self
     }
 
+    /// The series every rule of the file is about, set once: its labels
+    /// are added to every selector whose series carry them and to every
+    /// rule's labels (see [`Scope`]). Calling it again replaces it.
+    #[must_use]
+    pub fn scope(mut self, scope: Scope) -> Self {
+        self.scope = Some(scope);
+        self
+    }
+
+    /// The file's scope, when set.
+    pub fn scope_of(&self) -> Option<&Scope> {
+        self.scope.as_ref()
+    }
+
+    /// Where the runbooks are: every alert without a `runbook_url` gets
+    /// `<base>#<section>`, the section being the alert's name in lower case
+    /// (GitHub's anchor for a `## HighErrorRate` heading) or, for an SLO's
+    /// alerts, `slo-burn-rate-alerts` and `slo-sli-absent`. A URL, or a
+    /// path relative to where the on-call reads the alerts.
+    #[must_use]
+    pub fn runbooks(mut self, base: impl Into<String>) -> Self {
+        self.runbooks = Some(base.into());
+        self
+    }
+
+    /// The groups with the scope and runbooks applied: what
+    /// [`to_yaml`](Self::to_yaml) writes.
+    pub fn resolved_groups(&self) -> Result<Vec<RuleGroup>, RulesError> {
+        let target = self.target();
+        if let Some(s) = &self.scope {
+            s.check("rule file")?;
+        }
+        self.groups
+            .iter()
+            .map(|g| {
+                let rules = g
+                    .rules
+                    .iter()
+                    .map(|r| {
+                        Ok(match r {
+                            Rule::Alert(a) => Rule::Alert(a.resolved(
+                                self.scope.as_ref(),
+                                self.runbooks.as_deref(),
+                                &target,
+                            )?),
+                            Rule::Record(r) => {
+                                Rule::Record(r.resolved(self.scope.as_ref(), &target)?)
+                            }
+                        })
+                    })
+                    .collect::<Result<Vec<Rule>, RulesError>>()?;
+                Ok(RuleGroup {
+                    name: g.name.clone(),
+                    interval: g.interval,
+                    rules,
+                })
+            })
+            .collect()
+    }
+
+    /// The alert rule named `name` as the file exports it (scope and
+    /// runbook applied), when there is one.
+    pub fn resolved_alert(&self, name: &str) -> Result<Option<AlertRule>, RulesError> {
+        match self.alert(name) {
+            Some(a) => Ok(Some(a.resolved(
+                self.scope.as_ref(),
+                self.runbooks.as_deref(),
+                &self.target(),
+            )?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The labels every scraped series has.
+    pub(crate) fn target(&self) -> BTreeSet<String> {
+        let extra: Vec<&str> = self.target_labels.iter().map(String::as_str).collect();
+        target_set(&extra)
+    }
+
     /// A comment written at the top of the file (each line prefixed `# `).
     #[must_use]
     pub fn header(mut self, text: impl Into<String>) -> Self {
@@ -542,8 +694,11 @@ impl RuleFile {
 
     /// Checks every rule (see the type's documentation).
     pub fn validate(&self) -> Result<(), RulesError> {
-        let extra: Vec<&str> = self.target_labels.iter().map(String::as_str).collect();
-        let target = target_set(&extra);
+        self.validated().map(|_| ())
+    }
+
+    fn validated(&self) -> Result<Vec<RuleGroup>, RulesError> {
+        let target = self.target();
         let mut seen = BTreeSet::new();
         for g in &self.groups {
             if !seen.insert(g.name.as_str()) {
@@ -551,17 +706,19 @@ impl RuleFile {
                     name: g.name.clone(),
                 });
             }
+        }
+        let groups = self.resolved_groups()?;
+        for g in &groups {
             g.validate(&target)?;
         }
-        Ok(())
+        Ok(groups)
     }
 
     /// The file as YAML, after [`validate`](Self::validate).
     pub fn to_yaml(&self) -> Result<String, RulesError> {
-        self.validate()?;
+        let groups = self.validated()?;
         let model = FileYaml {
-            groups: self
-                .groups
+            groups: groups
                 .iter()
                 .map(|g| GroupYaml {
                     name: g.name.clone(),
@@ -593,6 +750,19 @@ impl RuleFile {
             source,
         })
     }
+}
+
+/// The file's scope and a rule's own, merged.
+fn merged(
+    file: Option<&Scope>,
+    rule: Option<&Scope>,
+    context: &str,
+) -> Result<Option<Scope>, RulesError> {
+    Ok(match (file, rule) {
+        (Some(f), Some(r)) => Some(f.merge(r, context)?),
+        (Some(s), None) | (None, Some(s)) => Some(s.clone()),
+        (None, None) => None,
+    })
 }
 
 /// `text` as YAML comment lines.

@@ -8,7 +8,7 @@ use crate::builtin::InstrumentedExt;
 use crate::expr::{Expr, Matcher, Selector, avg_over_time, fmt_duration, fmt_number, rate};
 use crate::metric::Select;
 use crate::rule::{AlertRule, RecordingRule, RuleGroup, Severity};
-use crate::{RulesError, le_values};
+use crate::{RulesError, Scope, absent, increase, le_values};
 use alerting_core::metrics::MetricRef;
 
 /// What counts as a bad event, and out of what.
@@ -42,8 +42,7 @@ impl Sli {
     }
 
     /// Calls of an `#[instrumented]` function that failed (`error`,
-    /// `panic`, `timeout`) out of those that finished (`cancelled` left
-    /// out).
+    /// `panic`) out of those that finished (`cancelled` left out).
     pub fn instrumented(functions: &Instrumented, function: &str) -> Self {
         Self {
             kind: SliKind::Ratio {
@@ -135,6 +134,21 @@ impl Sli {
     /// What a bad event is, in words (used in annotations).
     pub fn describe(&self) -> &str {
         &self.what
+    }
+
+    /// The selector of all events, good and bad (a histogram's `_count`
+    /// for a latency SLI): what the minimum-traffic guard counts, and
+    /// whose absence raises the SLO's absent alert.
+    pub fn total(&self) -> Selector {
+        match &self.kind {
+            SliKind::Ratio { total, .. } => total.clone(),
+            SliKind::Latency { histogram, .. } => histogram.clone().count(),
+        }
+    }
+
+    /// The events over `window`, one series without labels.
+    fn events(&self, window: Duration) -> Expr {
+        increase(self.total(), window).sum()
     }
 
     /// The error ratio over `window`, one series without labels.
@@ -238,17 +252,30 @@ impl BurnWindow {
 /// (`0.999` over 30 days), with the recording rules and burn-rate alerts
 /// that watch it, as Sloth and Pyrra generate them.
 ///
-/// Generated, for an SLO named `n` (all series labelled `slo="n"`, and
-/// `service` when set):
+/// Generated, for an SLO named `n` (all series labelled `slo="n"` and
+/// with the labels of its [`Scope`], its own or the rule file's):
 ///
 /// - `slo:sli_error:ratio_rate<w>`: the error ratio over each window `w`
 ///   the alerts use (5m, 30m, 1h, 2h, 6h, 1d, 3d by default), and over the
 ///   SLO window (30d, as the average of the shortest one);
+/// - `slo:sli_events:increase<w>`: the events over each long window, for
+///   the minimum-traffic guard;
 /// - `slo:objective:ratio`, `slo:error_budget:ratio` and
 ///   `slo:error_budget_remaining:ratio` (1 = untouched, 0 = spent, below 0
 ///   = overspent) for dashboards;
 /// - one alert per [`BurnWindow`], all named `<Name>ErrorBudgetBurn`, told
-///   apart by their `long_window`/`short_window` labels and severity.
+///   apart by their `long_window`/`short_window` labels and severity. Each
+///   fires when the error ratio over both windows is above `factor ×
+///   budget` **and** the long window holds enough events
+///   ([`min_events`](Self::min_events)): one bad event among three at
+///   night does not page;
+/// - `<Name>SliAbsent` (warning, `for: 10m`): the SLI's series are absent
+///   ([`absent_alert`](Self::absent_alert)), so the SLO cannot be computed.
+///
+/// The SLI's selectors, the recorded series and the selectors over them
+/// (the 30-day average, the alerts) are narrowed to the scope: set it once,
+/// with [`RuleFile::scope`](crate::RuleFile::scope) or
+/// [`service`](Self::service).
 ///
 /// ```
 /// use std::time::Duration;
@@ -277,11 +304,17 @@ pub struct Slo {
     sli: Sli,
     objective: f64,
     window: Duration,
-    service: Option<String>,
+    scope: Scope,
     alert_name: Option<String>,
     windows: Vec<BurnWindow>,
     runbook_url: Option<String>,
+    min_events: Option<u64>,
+    absent_for: Option<Duration>,
 }
+
+/// How long an SLO's SLI may be absent before its absent alert fires
+/// ([`Slo::absent_for`]).
+pub const DEFAULT_ABSENT_FOR: Duration = Duration::from_secs(10 * 60);
 
 impl Slo {
     /// An objective: `objective` of events good (`0.999`) over 30 days,
@@ -292,10 +325,12 @@ impl Slo {
             sli,
             objective,
             window: Duration::from_secs(30 * 86_400),
-            service: None,
+            scope: Scope::new(),
             alert_name: None,
             windows: BurnWindow::workbook(),
             runbook_url: None,
+            min_events: None,
+            absent_for: Some(DEFAULT_ABSENT_FOR),
         }
     }
 
@@ -308,10 +343,55 @@ impl Slo {
         self
     }
 
-    /// A `service` label on every generated series and alert.
+    /// The SLO of `service`: [`scope`](Self::scope) with
+    /// [`Scope::service`]. The SLI's selectors read only that service's
+    /// series, and every recorded series and alert carries the label.
     #[must_use]
-    pub fn service(mut self, service: impl Into<String>) -> Self {
-        self.service = Some(service.into());
+    pub fn service(self, service: impl Into<String>) -> Self {
+        self.scope(Scope::service(service))
+    }
+
+    /// Narrows the SLO to a [`Scope`]: the SLI's input selectors (where
+    /// their series carry the label), the recorded series (labelled with
+    /// it), the 30-day and alert selectors over them, and the alerts'
+    /// labels. Adds to what [`service`](Self::service) set; a label set to
+    /// two values, here or against the rule file's scope, is a
+    /// [`RulesError::ScopeConflict`] at export.
+    #[must_use]
+    pub fn scope(mut self, scope: Scope) -> Self {
+        self.scope.extend(&scope);
+        self
+    }
+
+    /// The minimum-traffic guard: a burn-rate alert fires only when at
+    /// least `events` events (good or bad) happened over its long window,
+    /// so one bad event among three at night does not page. `0` turns the
+    /// guard off.
+    ///
+    /// By default each window pair needs `⌈1 / (factor × budget)⌉`
+    /// events: the fewest with which a single bad event stays under the
+    /// alert's threshold (70 in the 1-hour window of a 99.9% SLO, 1000 in
+    /// its 3-day window). A full outage at normal traffic still pages.
+    #[must_use]
+    pub fn min_events(mut self, events: u64) -> Self {
+        self.min_events = Some(events);
+        self
+    }
+
+    /// How long the SLI's series may be absent (the service stopped
+    /// exporting them, or is not scraped) before the `<Name>SliAbsent`
+    /// alert fires ([`DEFAULT_ABSENT_FOR`], 10 minutes, by default).
+    #[must_use]
+    pub fn absent_for(mut self, duration: Duration) -> Self {
+        self.absent_for = Some(duration);
+        self
+    }
+
+    /// No `<Name>SliAbsent` alert (for an SLI whose series only appear
+    /// with the first event).
+    #[must_use]
+    pub fn without_absent_alert(mut self) -> Self {
+        self.absent_for = None;
         self
     }
 
@@ -368,6 +448,32 @@ impl Slo {
         &self.windows
     }
 
+    /// The SLO's scope ([`service`](Self::service), [`scope`](Self::scope)).
+    pub fn scope_of(&self) -> &Scope {
+        &self.scope
+    }
+
+    /// The minimum events over a window pair's long window for its alert
+    /// to fire (see [`min_events`](Self::min_events)).
+    pub fn min_events_for(&self, window: &BurnWindow) -> u64 {
+        self.min_events.unwrap_or_else(|| {
+            let threshold = window.factor * self.error_budget();
+            if threshold > 0.0 && threshold.is_finite() {
+                // Rounded first so that 1 / 0.0144 is 69.44…, not 69.4400…01.
+                let n: f64 = fmt_number(1.0 / threshold).parse().unwrap_or(1.0);
+                (n.ceil() as u64).max(1)
+            } else {
+                1
+            }
+        })
+    }
+
+    /// The name of the alert raised when the SLI's series are absent:
+    /// the SLO's name in `CamelCase` followed by `SliAbsent`.
+    pub fn absent_alert_name(&self) -> String {
+        format!("{}SliAbsent", camel_case(&self.name))
+    }
+
     /// The alerts' name.
     pub fn alert(&self) -> String {
         self.alert_name
@@ -378,33 +484,42 @@ impl Slo {
     /// The recorded error ratio over `window` (one of the burn windows, or
     /// the SLO window), selected to this SLO.
     pub fn error_ratio(&self, window: Duration) -> Selector {
-        self.recorded(&ratio_name(window))
-            .select()
-            .eq("slo", &self.name)
+        self.own(&ratio_name(window))
+    }
+
+    /// The recorded events over `window` (a long burn window), selected to
+    /// this SLO: what the minimum-traffic guard compares.
+    pub fn events(&self, window: Duration) -> Selector {
+        self.own(&events_name(window))
     }
 
     /// The recorded remaining error budget (1 untouched, 0 spent), selected
     /// to this SLO.
     pub fn error_budget_remaining(&self) -> Selector {
-        self.recorded("slo:error_budget_remaining:ratio")
-            .select()
-            .eq("slo", &self.name)
+        self.own("slo:error_budget_remaining:ratio")
     }
 
-    fn recorded(&self, name: &str) -> MetricRef {
+    /// A series recorded for this SLO: `slo` and the scope's labels.
+    fn own(&self, name: &str) -> Selector {
         let mut labels = vec!["slo".to_owned()];
-        if self.service.is_some() {
-            labels.push("service".to_owned());
+        labels.extend(self.scope.labels().map(|(l, _)| l.to_owned()));
+        let mut sel = MetricRef::recorded(name.to_owned(), labels, false)
+            .select()
+            .eq("slo", &self.name);
+        for (l, v) in self.scope.labels() {
+            if !sel.matchers().iter().any(|m| m.label() == l) {
+                sel = sel.eq(l, v);
+            }
         }
-        MetricRef::recorded(name.to_owned(), labels, false)
+        sel
     }
 
     fn labelled(&self, rule: RecordingRule) -> RecordingRule {
-        let rule = rule.label("slo", &self.name);
-        match &self.service {
-            Some(s) => rule.label("service", s),
-            None => rule,
-        }
+        rule.label("slo", &self.name).with_scope(&self.scope)
+    }
+
+    fn guarded(&self) -> bool {
+        self.min_events != Some(0)
     }
 
     fn validate(&self) -> Result<(), RulesError> {
@@ -424,6 +539,15 @@ impl Slo {
             return Err(RulesError::InvalidDuration {
                 context: format!("SLO `{}`: window", self.name),
                 duration: self.window,
+            });
+        }
+        self.scope.check(&format!("SLO `{}`", self.name))?;
+        if let Some(d) = self.absent_for
+            && fmt_duration(d).is_none()
+        {
+            return Err(RulesError::InvalidDuration {
+                context: format!("SLO `{}`: absent_for", self.name),
+                duration: d,
             });
         }
         for w in &self.windows {
@@ -475,6 +599,16 @@ impl Slo {
             None => self.sli.ratio(self.window),
         };
         rules.push(self.labelled(RecordingRule::new(ratio_name(self.window), slo_window)));
+        if self.guarded() {
+            let mut longs: Vec<Duration> = self.windows.iter().map(|w| w.long).collect();
+            longs.sort();
+            longs.dedup();
+            rules.extend(
+                longs.iter().map(|w| {
+                    self.labelled(RecordingRule::new(events_name(*w), self.sli.events(*w)))
+                }),
+            );
+        }
         rules.push(self.labelled(RecordingRule::new(
             "slo:objective:ratio",
             Expr::vector(self.objective),
@@ -500,9 +634,14 @@ impl Slo {
             .iter()
             .map(|w| {
                 let threshold = || Expr::number(w.factor) * budget;
-                let expr = Expr::from(self.error_ratio(w.long))
+                let mut expr = Expr::from(self.error_ratio(w.long))
                     .gt(threshold())
                     .and(Expr::from(self.error_ratio(w.short)).gt(threshold()));
+                if self.guarded() {
+                    // The minimum-traffic guard.
+                    expr =
+                        expr.and(Expr::from(self.events(w.long)).ge(self.min_events_for(w) as f64));
+                }
                 let long = fmt_duration(w.long).unwrap_or_default();
                 let short = fmt_duration(w.short).unwrap_or_default();
                 let exhaustion = Duration::from_secs(
@@ -535,16 +674,53 @@ impl Slo {
                 if let Some(url) = &self.runbook_url {
                     rule = rule.runbook_url(url);
                 }
-                rule
+                rule.with_scope(&self.scope)
+                    .with_runbook_anchor("slo-burn-rate-alerts")
             })
             .collect())
     }
 
-    /// Two groups: `slo_<name>_recordings` and `slo_<name>_alerts`.
+    /// The alert raised when the SLI's total-events series are absent for
+    /// [`absent_for`](Self::absent_for) (the service stopped exporting
+    /// them, or is not scraped): `<Name>SliAbsent`, severity warning,
+    /// over the SLI's selectors (narrowed to the scope at export). `None`
+    /// after [`without_absent_alert`](Self::without_absent_alert).
+    pub fn absent_alert(&self) -> Result<Option<AlertRule>, RulesError> {
+        self.validate()?;
+        let Some(pending) = self.absent_for else {
+            return Ok(None);
+        };
+        let presence = self.sli.total();
+        let mut rule = AlertRule::new(self.absent_alert_name(), absent(presence.clone()))
+            .for_duration(pending)
+            .severity(Severity::Warning)
+            .label("slo", &self.name)
+            .summary(format!("SLO {}: its SLI is not measured", self.name))
+            .description(format!(
+                "No series of `{}` for {}: the SLO {} cannot be computed and its burn-rate \
+                 alerts cannot fire. The service stopped exporting the metric, is not scraped, \
+                 or the selector names a series that does not exist.",
+                presence.sample_name(),
+                fmt_duration(pending).unwrap_or_default(),
+                self.name,
+            ));
+        if let Some(url) = &self.runbook_url {
+            rule = rule.runbook_url(url);
+        }
+        Ok(Some(
+            rule.with_scope(&self.scope)
+                .with_runbook_anchor("slo-sli-absent"),
+        ))
+    }
+
+    /// Two groups: `slo_<name>_recordings` and `slo_<name>_alerts` (the
+    /// burn-rate alerts, then the absent alert).
     pub fn rule_groups(&self) -> Result<Vec<RuleGroup>, RulesError> {
         Ok(vec![
             RuleGroup::new(format!("slo_{}_recordings", self.name)).rules(self.recording_rules()?),
-            RuleGroup::new(format!("slo_{}_alerts", self.name)).rules(self.alerts()?),
+            RuleGroup::new(format!("slo_{}_alerts", self.name))
+                .rules(self.alerts()?)
+                .rules(self.absent_alert()?),
         ])
     }
 }
@@ -552,6 +728,13 @@ impl Slo {
 fn ratio_name(window: Duration) -> String {
     format!(
         "slo:sli_error:ratio_rate{}",
+        fmt_duration(window).unwrap_or_else(|| "0s".to_owned())
+    )
+}
+
+fn events_name(window: Duration) -> String {
+    format!(
+        "slo:sli_events:increase{}",
         fmt_duration(window).unwrap_or_else(|| "0s".to_owned())
     )
 }

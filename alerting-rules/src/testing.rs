@@ -54,7 +54,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::expr::{Expr, Selector, fmt_duration, target_set};
-use crate::rule::{AlertRule, comment};
+use crate::rule::{AlertRule, RuleFile, comment};
 use crate::{RulesError, Slo, le_values};
 
 /// A `promtool test rules` file.
@@ -65,6 +65,7 @@ pub struct RuleTests {
     tests: Vec<TestCase>,
     header: Option<String>,
     target_labels: Vec<String>,
+    rules: Option<RuleFile>,
 }
 
 impl RuleTests {
@@ -76,7 +77,26 @@ impl RuleTests {
             tests: Vec::new(),
             header: None,
             target_labels: Vec::new(),
+            rules: None,
         }
+    }
+
+    /// Tests of `rules` as it is exported: its target labels, and its
+    /// [`Scope`](crate::Scope) and runbooks applied to the tests too. Each
+    /// input series gets the scope's labels its metric carries (`service`,
+    /// `job` on `up`), and each expected alert the labels and plain
+    /// annotations (`runbook_url`) the file adds to its rule, so a test
+    /// states only what its case is about.
+    #[must_use]
+    pub fn for_rules(mut self, rules: &RuleFile) -> Self {
+        self.target_labels.extend(
+            rules
+                .target()
+                .into_iter()
+                .filter(|l| !crate::TARGET_LABELS.contains(&l.as_str())),
+        );
+        self.rules = Some(rules.clone());
+        self
     }
 
     /// Labels every scraped series has besides `job` and `instance`, which
@@ -138,7 +158,7 @@ impl RuleTests {
             tests: self
                 .tests
                 .iter()
-                .map(|t| t.to_model(&target))
+                .map(|t| t.to_model(&target, self.rules.as_ref()))
                 .collect::<Result<_, _>>()?,
         };
         let body = yaml_serde::to_string(&model)?;
@@ -206,13 +226,25 @@ impl TestCase {
         &self.name
     }
 
-    fn to_model(&self, target: &BTreeSet<String>) -> Result<CaseYaml, RulesError> {
+    fn to_model(
+        &self,
+        target: &BTreeSet<String>,
+        rules: Option<&RuleFile>,
+    ) -> Result<CaseYaml, RulesError> {
         let context = format!("rule test `{}`", self.name);
-        for (sel, _) in &self.series {
+        let scope = rules.and_then(RuleFile::scope_of);
+        let series = self
+            .series
+            .iter()
+            .map(|(sel, values)| match scope {
+                Some(scope) => Ok((scope.apply(sel, target)?, values)),
+                None => Ok((sel.clone(), values)),
+            })
+            .collect::<Result<Vec<_>, RulesError>>()?;
+        for (sel, _) in &series {
             Expr::from(sel.clone()).check_in(&context, target)?;
         }
-        let input_series = self
-            .series
+        let input_series = series
             .iter()
             .map(|(sel, values)| {
                 Ok(SeriesYaml {
@@ -220,7 +252,7 @@ impl TestCase {
                         context: context.clone(),
                         series: sel.to_string(),
                     })?,
-                    values: values.clone(),
+                    values: (*values).clone(),
                 })
             })
             .collect::<Result<_, RulesError>>()?;
@@ -232,17 +264,18 @@ impl TestCase {
                 .alerts
                 .iter()
                 .map(|a| {
+                    let added = match rules {
+                        Some(r) => Added::by(r, &a.alertname)?,
+                        None => None,
+                    };
                     Ok(AlertTestYaml {
                         eval_time: duration(a.eval_time, &context)?,
                         alertname: a.alertname.clone(),
                         exp_alerts: a
                             .expected
                             .iter()
-                            .map(|e| ExpAlertYaml {
-                                exp_labels: e.labels.clone(),
-                                exp_annotations: e.annotations.clone(),
-                            })
-                            .collect(),
+                            .map(|e| e.with_rule(added.as_ref(), &context))
+                            .collect::<Result<_, RulesError>>()?,
                     })
                 })
                 .collect::<Result<_, RulesError>>()?,
@@ -275,6 +308,34 @@ impl AlertTest {
     pub fn fires(mut self, alert: ExpectedAlert) -> Self {
         self.expected.push(alert);
         self
+    }
+}
+
+/// What a rule file adds to an alert rule when it exports it.
+struct Added {
+    alert: String,
+    labels: BTreeMap<String, String>,
+    annotations: BTreeMap<String, String>,
+}
+
+impl Added {
+    /// What `rules` adds to its alert `name`: labels (its scope's) and
+    /// annotations (a runbook); `None` when the file has no such alert.
+    fn by(rules: &RuleFile, name: &str) -> Result<Option<Added>, RulesError> {
+        let (Some(raw), Some(resolved)) = (rules.alert(name), rules.resolved_alert(name)?) else {
+            return Ok(None);
+        };
+        let labels = resolved
+            .labels()
+            .iter()
+            .filter(|(k, _)| !raw.labels().contains_key(*k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        Ok(Some(Added {
+            alert: resolved.name().to_owned(),
+            labels,
+            annotations: resolved.annotations().clone(),
+        }))
     }
 }
 
@@ -318,7 +379,9 @@ impl ExpectedAlert {
             .and_then(|rules| rules.first().map(|r| r.labels().clone()))
             .unwrap_or_default();
         let value = humanize_percentage(error_ratio);
-        let mut alert = Self::of(rule).labels(recorded);
+        let mut alert = Self::of(rule)
+            .labels(recorded)
+            .labels(slo.scope_of().labels());
         for (name, text) in rule.annotations() {
             if text.contains("{{") {
                 let expanded = text.replace("{{ $value | humanizePercentage }}", &value);
@@ -326,6 +389,49 @@ impl ExpectedAlert {
             }
         }
         alert
+    }
+
+    /// The expected alert with what the file adds to its rule (`added`:
+    /// the alert's name, labels, annotations): the labels (one expected
+    /// with another value is a conflict) and the annotations without
+    /// templates.
+    fn with_rule(&self, added: Option<&Added>, context: &str) -> Result<ExpAlertYaml, RulesError> {
+        let mut labels = self.labels.clone();
+        let mut annotations = self.annotations.clone();
+        if let Some(Added {
+            alert,
+            labels: added_labels,
+            annotations: added_annotations,
+        }) = added
+        {
+            for (name, value) in added_labels {
+                match labels.get(name) {
+                    Some(v) if v != value => {
+                        return Err(RulesError::ScopeConflict {
+                            context: format!("{context}: expected alert `{alert}`"),
+                            label: name.clone(),
+                            first: v.clone(),
+                            second: value.clone(),
+                        });
+                    }
+                    Some(_) => {}
+                    None => {
+                        labels.insert(name.clone(), value.clone());
+                    }
+                }
+            }
+            for (name, text) in added_annotations {
+                if !text.contains("{{") {
+                    annotations
+                        .entry(name.clone())
+                        .or_insert_with(|| text.clone());
+                }
+            }
+        }
+        Ok(ExpAlertYaml {
+            exp_labels: labels,
+            exp_annotations: annotations,
+        })
     }
 
     /// A label the alert has (from the series, or the rule).
@@ -534,6 +640,133 @@ pub fn latency_slo_case(
     .series(histogram.clone().bucket().eq("le", "+Inf"), "0+1000x70")
     .series(histogram.count(), "0+1000x70")
     .expect(burn_test(slo, &alerts, BURN)))
+}
+
+/// The minimum-traffic guard of an SLO's burn-rate alerts
+/// ([`Slo::min_events`]), three cases on `good` and `bad` (the SLO's
+/// counters as input series, selectors with `=` matchers):
+///
+/// - one bad event among three in an hour (33%, far above every
+///   threshold, the last two within the short windows) pages nobody;
+/// - 15× the budget at normal traffic (1000 events a minute) fires the
+///   alerts whose factor is below 15, as [`slo_burn_cases`] does;
+/// - a full outage (no good event, 1000 bad a minute) fires every alert:
+///   the guard never hides an outage.
+///
+/// ```
+/// use alerting_core::metrics::Registry;
+/// use alerting_rules::testing::{RuleTests, slo_traffic_guard_cases};
+/// use alerting_rules::{Sli, Slo, builtin};
+/// use alerting_rules::prelude::*;
+///
+/// let fns = builtin::Instrumented::new(&Registry::new());
+/// let slo = Slo::new("checkout", Sli::instrumented(&fns, "checkout"), 0.999);
+/// let calls = |outcome: &str| fns.calls().select().eq("function", "checkout").eq("outcome", outcome);
+/// let cases = slo_traffic_guard_cases(&slo, calls("ok"), calls("error"))?;
+/// let yaml = RuleTests::new(["rules.yml"]).tests(cases).to_yaml()?;
+/// assert!(yaml.contains("1 bad event in 3 in an hour does not page"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+///
+/// When the SLO is not valid ([`Slo::alerts`]).
+pub fn slo_traffic_guard_cases(
+    slo: &Slo,
+    good: impl Into<Selector>,
+    bad: impl Into<Selector>,
+) -> Result<[TestCase; 3], RulesError> {
+    let (good, bad) = (good.into(), bad.into());
+    let alerts = slo.alerts()?;
+    let name = slo.name();
+    let budget = slo.error_budget();
+    let errors = 1000.0 * budget * 15.0;
+    Ok([
+        // Good events at minutes 20 and 59, a bad one at 59: at 60 the
+        // error ratio is 1/3 over the hour and 1/2 over 5 minutes.
+        TestCase::new(format!("{name}: 1 bad event in 3 in an hour does not page"))
+            .series(good.clone(), "0x19 1x38 2x12")
+            .series(bad.clone(), "0x58 1x12")
+            .expect(AlertTest {
+                eval_time: BURN_HELD,
+                alertname: slo.alert(),
+                expected: Vec::new(),
+            }),
+        TestCase::new(format!("{name}: 15x the budget at normal traffic pages"))
+            .series(good.clone(), format!("0+{}x70", 1000.0 - errors))
+            .series(bad.clone(), format!("0+{errors}x70"))
+            .expect(burn_test(slo, &alerts, 15.0)),
+        TestCase::new(format!("{name}: a full outage at normal traffic pages"))
+            .series(good, "0x70")
+            .series(bad, "0+1000x70")
+            .expect(AlertTest {
+                eval_time: BURN_HELD,
+                alertname: slo.alert(),
+                expected: alerts
+                    .iter()
+                    .map(|rule| ExpectedAlert::slo_burn(slo, rule, 1.0))
+                    .collect(),
+            }),
+    ])
+}
+
+/// The absent alert of an SLO ([`Slo::absent_alert`]), firing and silent:
+/// `total` (the SLI's total-events series as an input series, a selector
+/// with `=` matchers) is exported for 5 minutes then goes stale, and the
+/// alert fires once it has been absent for the SLO's `absent_for`; while
+/// it is exported, nothing fires. The expected alert carries the `=`
+/// labels of the SLI's selector, `slo`, and the SLO's scope.
+///
+/// ```
+/// use alerting_core::metrics::Registry;
+/// use alerting_rules::testing::{RuleTests, slo_absent_cases};
+/// use alerting_rules::{Sli, Slo, builtin};
+/// use alerting_rules::prelude::*;
+///
+/// let fns = builtin::Instrumented::new(&Registry::new());
+/// let slo = Slo::new("checkout", Sli::instrumented(&fns, "checkout"), 0.999);
+/// let ok = fns.calls().select().eq("function", "checkout").eq("outcome", "ok");
+/// let cases = slo_absent_cases(&slo, ok)?;
+/// assert_eq!(cases[0].name(), "CheckoutSliAbsent fires");
+/// let yaml = RuleTests::new(["rules.yml"]).tests(cases).to_yaml()?;
+/// assert!(yaml.contains("values: 0+10x5 stale"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+///
+/// When the SLO is not valid, or has no absent alert
+/// ([`Slo::without_absent_alert`]): [`RulesError::InvalidName`] naming
+/// the alert.
+pub fn slo_absent_cases(
+    slo: &Slo,
+    total: impl Into<Selector>,
+) -> Result<[TestCase; 2], RulesError> {
+    let total = total.into();
+    let rule = slo.absent_alert()?.ok_or_else(|| RulesError::InvalidName {
+        what: "absent alert (the SLO has none)",
+        name: slo.absent_alert_name(),
+    })?;
+    let pending = rule.pending_for().unwrap_or_default();
+    let at = Duration::from_secs(6 * 60) + pending + Duration::from_secs(5 * 60);
+    let samples = at.as_secs() / 60 + 5;
+    let sel = slo.sli().total();
+    let equal: Vec<(String, String)> = sel
+        .matchers()
+        .iter()
+        .filter(|m| m.op() == crate::MatchOp::Equal)
+        .map(|m| (m.label().to_owned(), m.value().to_owned()))
+        .collect();
+    let fired = ExpectedAlert::of(&rule)
+        .labels(equal)
+        .labels(slo.scope_of().labels());
+    Ok(fires_and_stays_silent(
+        &rule,
+        at,
+        &[(total.clone(), "0+10x5 stale")],
+        &[(total, &format!("0+10x{samples}"))],
+        fired,
+    ))
 }
 
 /// An hour at `burn` × the budget: the alerts of `slo` (its `alerts`) whose

@@ -98,7 +98,7 @@ fn panels_are_laid_out_on_the_grid_under_their_rows() {
     assert_eq!(
         rows,
         [
-            "Overview",
+            "Functions overview",
             "fn process",
             "fn send",
             "Health",
@@ -176,9 +176,9 @@ fn in_flight_panels_only_for_functions_that_have_the_gauge() {
     };
     // Not declared: every function is assumed to have one.
     let all = titles(&builtin::Instrumented::new(&registry));
-    assert!(has_in_flight(&all, "Overview") && has_in_flight(&all, "fn send"));
+    assert!(has_in_flight(&all, "Functions overview") && has_in_flight(&all, "fn send"));
     let one = titles(&builtin::Instrumented::new(&registry).with_in_flight(&["process"]));
-    assert!(has_in_flight(&one, "Overview"));
+    assert!(has_in_flight(&one, "Functions overview"));
     assert!(has_in_flight(&one, "fn process"));
     assert!(!has_in_flight(&one, "fn send"));
     let none = titles(&builtin::Instrumented::new(&registry).with_in_flight(&[]));

@@ -416,7 +416,7 @@ fn builtin_families_have_the_names_the_code_writes() {
         .with_outcome_label("result");
     assert_eq!(
         custom.errors().to_string(),
-        r#"bsc_filter_checks_total{result=~"error|panic|timeout"}"#
+        r#"bsc_filter_checks_total{result=~"error|panic"}"#
     );
 }
 
@@ -480,14 +480,15 @@ fn an_slo_generates_recordings_and_one_alert_per_window_pair() {
     }
     assert!(records.contains(&"slo:error_budget_remaining:ratio".to_owned()));
     let alerts = slo.alerts().expect("alerts");
+    // The last number is the minimum-traffic guard: ⌈1 / (factor × budget)⌉.
     let expected = [
-        ("1h", "5m", 14.4, Severity::Critical),
-        ("6h", "30m", 6.0, Severity::Critical),
-        ("1d", "2h", 3.0, Severity::Warning),
-        ("3d", "6h", 1.0, Severity::Warning),
+        ("1h", "5m", 14.4, Severity::Critical, 70),
+        ("6h", "30m", 6.0, Severity::Critical, 167),
+        ("1d", "2h", 3.0, Severity::Warning, 334),
+        ("3d", "6h", 1.0, Severity::Warning, 1000),
     ];
     assert_eq!(alerts.len(), 4);
-    for (alert, (long, short, factor, severity)) in alerts.iter().zip(expected) {
+    for (alert, (long, short, factor, severity, min)) in alerts.iter().zip(expected) {
         assert_eq!(alert.name(), "CheckoutErrorBudgetBurn");
         assert_eq!(alert.labels()["long_window"], long);
         assert_eq!(alert.labels()["short_window"], short);
@@ -496,7 +497,7 @@ fn an_slo_generates_recordings_and_one_alert_per_window_pair() {
         assert_eq!(
             alert.expr().to_string(),
             format!(
-                r#"slo:sli_error:ratio_rate{long}{{slo="checkout"}} {threshold} and slo:sli_error:ratio_rate{short}{{slo="checkout"}} {threshold}"#
+                r#"slo:sli_error:ratio_rate{long}{{slo="checkout", service="shop"}} {threshold} and slo:sli_error:ratio_rate{short}{{slo="checkout", service="shop"}} {threshold} and slo:sli_events:increase{long}{{slo="checkout", service="shop"}} >= {min}"#
             )
         );
     }

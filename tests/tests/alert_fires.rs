@@ -183,8 +183,8 @@ fn generated_alerts_fire_when_the_fault_is_injected() {
         .collect();
     assert_eq!(
         alerting.len(),
-        5,
-        "the pack alert and four burn-rate alerts"
+        6,
+        "the pack alert, four burn-rate alerts and the SLO's absent alert"
     );
     for r in &alerting {
         assert_eq!(r["health"], "ok", "{r}");
@@ -194,7 +194,9 @@ fn generated_alerts_fire_when_the_fault_is_injected() {
 
     // The fault: the pool fills up, and the SLO's function starts failing.
     pool.set(19);
-    for _ in 0..50 {
+    // 200 failed calls: more than the 70 events the 1h/5m alert's
+    // minimum-traffic guard needs.
+    for _ in 0..200 {
         let _ = process_swap_event(true);
     }
 

@@ -163,12 +163,27 @@ fn dashboards_have_the_shape_grafana_imports() {
                 p["title"]
             );
             for t in targets {
-                assert!(t["expr"].as_str().is_some_and(|e| !e.is_empty()));
+                let expr = t["expr"].as_str().expect("expr");
+                assert!(!expr.is_empty());
                 assert_eq!(t["datasource"]["uid"], "${datasource}");
+                // The dashboard's scope reaches every query, custom rows too.
+                assert!(
+                    expr.contains(&format!("service=\"{service}\"")),
+                    "{service}: panel {} reads other services' series: {expr}",
+                    p["title"]
+                );
             }
         }
+        let mut unique = rows.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(
+            unique.len(),
+            rows.len(),
+            "{service}: two rows share a title: {rows:?}"
+        );
         // Overview, a row per instrumented function, health, process.
-        assert_eq!(rows[0], "Overview");
+        assert_eq!(rows[0], "Functions overview");
         for f in m.instrumented_functions {
             assert!(
                 rows.contains(&format!("fn {f}")),

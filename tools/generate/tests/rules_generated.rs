@@ -1,6 +1,7 @@
 //! The generated rule files, rule tests and dashboards under
 //! `docs/generated/` are what the code generates, and promtool accepts
-//! them: `promtool check rules` on every rule file, `promtool test rules`
+//! them: `promtool check rules --lint=all` on every rule file (no
+//! duplicate rules, no hard-coded values in labels), `promtool test rules`
 //! on every rule test file (each alert firing on a faulty series and
 //! silent on a healthy one, each SLO alert at the workbook's burn rates).
 //!
@@ -73,8 +74,18 @@ fn promtool_checks_every_generated_rule_file() {
     let mut checked = 0;
     for m in alerting_generate::monitors().expect("generate") {
         let path = dir.join(m.service).join("rules.yml");
-        let (ok, report) = promtool(&["check", "rules", path.to_str().expect("utf-8 path")]);
-        assert!(ok, "promtool check rules {}:\n{report}", path.display());
+        let (ok, report) = promtool(&[
+            "check",
+            "rules",
+            "--lint=all",
+            "--lint-fatal",
+            path.to_str().expect("utf-8 path"),
+        ]);
+        assert!(
+            ok,
+            "promtool check rules --lint=all {}:\n{report}",
+            path.display()
+        );
         assert!(report.contains("SUCCESS"), "{report}");
         checked += 1;
     }
@@ -134,4 +145,46 @@ fn slo_burn_rate_tests_cover_every_window_pair() {
             );
         }
     }
+}
+
+#[test]
+fn every_runbook_link_names_a_section_of_a_runbook_in_this_repository() {
+    let dir = generated_dir();
+    let mut checked = 0;
+    for m in alerting_generate::monitors().expect("generate") {
+        for group in m.rules.resolved_groups().expect("resolved") {
+            for alert in group.alerts() {
+                let url = alert.annotations().get("runbook_url").unwrap_or_else(|| {
+                    panic!("{}: {} has no runbook_url", m.service, alert.name())
+                });
+                let (path, anchor) = url.split_once('#').expect("an anchor");
+                // Relative to the rule file's directory.
+                let file = dir.join(m.service).join(path);
+                let text = std::fs::read_to_string(&file)
+                    .unwrap_or_else(|e| panic!("{}: {url}: {} ({e})", m.service, file.display()));
+                // GitHub's anchor of a heading: lower case, spaces to `-`.
+                let anchors: Vec<String> = text
+                    .lines()
+                    .filter_map(|l| l.strip_prefix("## "))
+                    .map(|h| {
+                        h.trim()
+                            .to_lowercase()
+                            .chars()
+                            .filter(|c| c.is_alphanumeric() || *c == ' ' || *c == '-')
+                            .map(|c| if c == ' ' { '-' } else { c })
+                            .collect()
+                    })
+                    .collect();
+                assert!(
+                    anchors.iter().any(|a| a == anchor),
+                    "{}: {} links to `#{anchor}`, which is no heading of {} ({anchors:?})",
+                    m.service,
+                    alert.name(),
+                    file.display()
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 20, "{checked}");
 }
