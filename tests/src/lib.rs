@@ -88,7 +88,10 @@
 #![deny(missing_docs)]
 
 pub mod app;
+mod exposition;
 pub mod tls;
+
+pub use exposition::ExpositionServer;
 
 use std::fmt;
 use std::fs::{self, File};
@@ -684,6 +687,17 @@ impl Prometheus {
     /// As [`Prometheus::api`].
     pub fn alerts(&self) -> Result<Value, HarnessError> {
         Ok(self.api("alerts", &[])?["alerts"].take())
+    }
+
+    /// The alerts named `name` in state `firing` (none if the API fails).
+    pub fn firing(&self, name: &str) -> Vec<Value> {
+        self.alerts()
+            .ok()
+            .and_then(|a| a.as_array().cloned())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|a| a["labels"]["alertname"] == name && a["state"] == "firing")
+            .collect()
     }
 
     /// The rule groups (`data.groups`), with each rule's `health`,

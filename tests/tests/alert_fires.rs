@@ -8,18 +8,14 @@
 //! from (a rule pack and an SLO), with `for: 0s` and a 1 s evaluation
 //! interval so that the test takes seconds. Every wait is bounded.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::Arc;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use alerting_core::instrumented;
 use alerting_core::metrics::{Format, Gauge, Registry};
 use alerting_rules::prelude::*;
 use alerting_rules::{Named, RuleFile, RuleGroup, Sli, Slo, builtin, packs};
-use alerting_tests::{Prometheus, Target};
+use alerting_tests::{ExpositionServer, Prometheus, Target};
 
 const WAIT: Duration = Duration::from_secs(60);
 const SERVICE: &str = "e2e-monitor";
@@ -38,74 +34,6 @@ fn registry() -> &'static Registry {
 #[instrumented(registry = registry)]
 fn process_swap_event(fail: bool) -> Result<(), String> {
     if fail { Err("bad log".into()) } else { Ok(()) }
-}
-
-/// Serves `registry` on `GET /metrics` from a thread, until dropped.
-struct MetricsServer {
-    addr: SocketAddr,
-    stop: Arc<AtomicBool>,
-}
-
-impl MetricsServer {
-    fn start(registry: &'static Registry) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        let addr = listener.local_addr().expect("addr");
-        let stop = Arc::new(AtomicBool::new(false));
-        let stopping = Arc::clone(&stop);
-        std::thread::spawn(move || {
-            let mut buf = String::new();
-            for stream in listener.incoming() {
-                if stopping.load(Ordering::Relaxed) {
-                    break;
-                }
-                let Ok(mut stream) = stream else { continue };
-                let _ = serve(&mut stream, registry, &mut buf);
-            }
-        });
-        Self { addr, stop }
-    }
-}
-
-impl Drop for MetricsServer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        // Wake the accept loop so that it sees the flag.
-        let _ = TcpStream::connect(self.addr);
-    }
-}
-
-fn serve(stream: &mut TcpStream, registry: &Registry, buf: &mut String) -> std::io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
-    // Read the request head; a scrape has no body.
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") && head.len() < 16 * 1024 {
-        if stream.read(&mut byte)? == 0 {
-            break;
-        }
-        head.push(byte[0]);
-    }
-    registry
-        .encode(Format::Prometheus, buf)
-        .map_err(std::io::Error::other)?;
-    write!(
-        stream,
-        "HTTP/1.1 200 OK\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{buf}",
-        Format::Prometheus.content_type(),
-        buf.len()
-    )
-}
-
-/// The alerts named `name` in state `firing`.
-fn firing(prometheus: &Prometheus, name: &str) -> Vec<serde_json::Value> {
-    prometheus
-        .alerts()
-        .ok()
-        .and_then(|a| a.as_array().cloned())
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|a| a["labels"]["alertname"] == name && a["state"] == "firing")
-        .collect()
 }
 
 #[test]
@@ -147,9 +75,9 @@ fn generated_alerts_fire_when_the_fault_is_injected() {
         .groups(groups);
     let rules = rules.to_yaml().expect("render the rule file");
 
-    let server = MetricsServer::start(registry);
+    let server = ExpositionServer::start(|| registry.encode_to_string(Format::Prometheus));
     let prometheus = Prometheus::builder()
-        .target(Target::new(SERVICE, server.addr))
+        .target(Target::new(SERVICE, server.addr()))
         .rules_yaml(rules)
         .scrape_interval(Duration::from_secs(1))
         .evaluation_interval(Duration::from_secs(1))
@@ -189,8 +117,8 @@ fn generated_alerts_fire_when_the_fault_is_injected() {
     for r in &alerting {
         assert_eq!(r["health"], "ok", "{r}");
     }
-    assert!(firing(&prometheus, "DatabasePoolNearExhaustion").is_empty());
-    assert!(firing(&prometheus, &slo.alert()).is_empty());
+    assert!(prometheus.firing("DatabasePoolNearExhaustion").is_empty());
+    assert!(prometheus.firing(&slo.alert()).is_empty());
 
     // The fault: the pool fills up, and the SLO's function starts failing.
     pool.set(19);
@@ -203,7 +131,8 @@ fn generated_alerts_fire_when_the_fault_is_injected() {
     let alert = prometheus
         .wait_until(
             || {
-                firing(&prometheus, "DatabasePoolNearExhaustion")
+                prometheus
+                    .firing("DatabasePoolNearExhaustion")
                     .into_iter()
                     .next()
             },
@@ -224,7 +153,8 @@ fn generated_alerts_fire_when_the_fault_is_injected() {
     let page = prometheus
         .wait_until(
             || {
-                firing(&prometheus, &slo.alert())
+                prometheus
+                    .firing(&slo.alert())
                     .into_iter()
                     .find(|a| a["labels"]["long_window"] == "1h")
             },

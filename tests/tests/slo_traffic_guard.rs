@@ -9,17 +9,13 @@
 //! Windows of seconds (`BurnWindow::new`, `Slo::window`) and a 1 s scrape
 //! and evaluation interval keep it to seconds; every wait is bounded.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::Arc;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use alerting_core::instrumented;
 use alerting_core::metrics::{Format, Registry};
 use alerting_rules::{BurnWindow, RuleFile, Scope, Severity, Sli, Slo, builtin};
-use alerting_tests::{Prometheus, Target};
+use alerting_tests::{ExpositionServer, Prometheus, Target};
 
 const WAIT: Duration = Duration::from_secs(45);
 const SERVICE: &str = "guard-monitor";
@@ -46,71 +42,6 @@ fn trickle(fail: bool) -> Result<(), String> {
 #[instrumented(registry = registry)]
 fn steady(fail: bool) -> Result<(), String> {
     if fail { Err("bad".into()) } else { Ok(()) }
-}
-
-/// Serves `registry` on `GET /metrics` from a thread, until dropped.
-struct MetricsServer {
-    addr: SocketAddr,
-    stop: Arc<AtomicBool>,
-}
-
-impl MetricsServer {
-    fn start(registry: &'static Registry) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        let addr = listener.local_addr().expect("addr");
-        let stop = Arc::new(AtomicBool::new(false));
-        let stopping = Arc::clone(&stop);
-        std::thread::spawn(move || {
-            let mut buf = String::new();
-            for stream in listener.incoming() {
-                if stopping.load(Ordering::Relaxed) {
-                    break;
-                }
-                let Ok(mut stream) = stream else { continue };
-                let _ = serve(&mut stream, registry, &mut buf);
-            }
-        });
-        Self { addr, stop }
-    }
-}
-
-impl Drop for MetricsServer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        let _ = TcpStream::connect(self.addr);
-    }
-}
-
-fn serve(stream: &mut TcpStream, registry: &Registry, buf: &mut String) -> std::io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") && head.len() < 16 * 1024 {
-        if stream.read(&mut byte)? == 0 {
-            break;
-        }
-        head.push(byte[0]);
-    }
-    registry
-        .encode(Format::Prometheus, buf)
-        .map_err(std::io::Error::other)?;
-    write!(
-        stream,
-        "HTTP/1.1 200 OK\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{buf}",
-        Format::Prometheus.content_type(),
-        buf.len()
-    )
-}
-
-fn firing(prometheus: &Prometheus, name: &str) -> Vec<serde_json::Value> {
-    prometheus
-        .alerts()
-        .ok()
-        .and_then(|a| a.as_array().cloned())
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|a| a["labels"]["alertname"] == name && a["state"] == "firing")
-        .collect()
 }
 
 /// An SLO of 90% over an hour with one window pair of 60 s / 20 s at 2×
@@ -156,9 +87,9 @@ fn a_burst_of_errors_on_a_trickle_does_not_page_and_the_same_ratio_at_normal_tra
         "{yaml}"
     );
 
-    let server = MetricsServer::start(registry);
+    let server = ExpositionServer::start(|| registry.encode_to_string(Format::Prometheus));
     let prometheus = Prometheus::builder()
-        .target(Target::new(SERVICE, server.addr))
+        .target(Target::new(SERVICE, server.addr()))
         .rules_yaml(yaml)
         .scrape_interval(Duration::from_secs(1))
         .evaluation_interval(Duration::from_secs(1))
@@ -192,10 +123,7 @@ fn a_burst_of_errors_on_a_trickle_does_not_page_and_the_same_ratio_at_normal_tra
 
     // Normal traffic pages.
     let page = prometheus
-        .wait_until(
-            || firing(&prometheus, &busy.alert()).into_iter().next(),
-            WAIT,
-        )
+        .wait_until(|| prometheus.firing(&busy.alert()).into_iter().next(), WAIT)
         .expect("the burn-rate alert of the busy SLO fires");
     assert_eq!(page["labels"]["slo"], "steady");
     assert_eq!(page["labels"]["service"], SERVICE);
@@ -225,7 +153,7 @@ fn a_burst_of_errors_on_a_trickle_does_not_page_and_the_same_ratio_at_normal_tra
     // Several evaluations of its alert at these ratios, none firing.
     for _ in 0..4 {
         assert!(
-            firing(&prometheus, &quiet.alert()).is_empty(),
+            prometheus.firing(&quiet.alert()).is_empty(),
             "the trickle paged at error ratios {over:?} on {events} events"
         );
         std::thread::sleep(Duration::from_secs(1));
