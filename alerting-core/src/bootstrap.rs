@@ -245,7 +245,10 @@ impl ObservabilityBuilder {
             return Err(BootstrapError::NoRuntime);
         }
         let log_guard = if self.logging {
-            Some(logging::init(&self.config.logging).map_err(BootstrapError::Logging)?)
+            // Exported spans (`[logging.otlp]`) carry the service's name.
+            let logging =
+                logging::LoggingBuilder::new(&self.config.logging).service_name(&self.name);
+            Some(logging.init().map_err(BootstrapError::Logging)?)
         } else {
             None
         };

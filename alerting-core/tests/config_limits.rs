@@ -360,3 +360,38 @@ fn a_log_directory_that_cannot_be_created_names_its_key() {
     assert!(printed.contains("`logging.file.directory`"), "{printed}");
     assert!(printed.contains("a-file"), "{printed}");
 }
+
+#[test]
+fn an_otlp_table_is_checked_and_names_its_key() {
+    let good = "[logging.otlp]\nendpoint = \"http://127.0.0.1:4318/v1/traces\"\n";
+    let loaded = load(good, &[]);
+    if cfg!(feature = "otlp") {
+        let config = loaded.expect("accepted with the `otlp` feature");
+        assert_eq!(
+            config.logging.otlp.unwrap().timeout,
+            Duration::from_secs(10)
+        );
+    } else {
+        let (key, _, expected, _) = invalid(loaded.expect_err("refused without the feature"));
+        assert_eq!(key, "logging.otlp");
+        assert!(expected.contains("`otlp` feature"), "{expected}");
+    }
+    for bad in [
+        "https://collector:4318/v1/traces",
+        "grpc://collector:4317",
+        "http://",
+        "http:// spaced/v1/traces",
+    ] {
+        let err = load(&format!("[logging.otlp]\nendpoint = \"{bad}\"\n"), &[]).unwrap_err();
+        let (key, value, _, _) = invalid(err);
+        if cfg!(feature = "otlp") {
+            assert_eq!(key, "logging.otlp.endpoint");
+            assert_eq!(value, format!("\"{bad}\""));
+        } else {
+            assert_eq!(key, "logging.otlp");
+        }
+    }
+    let err = load("[logging.otlp]\ntimeout_secs = 0\n", &[]).unwrap_err();
+    let (key, _, _, _) = invalid(err);
+    assert_eq!(key, "logging.otlp.timeout_secs");
+}

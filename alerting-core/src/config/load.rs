@@ -1150,6 +1150,29 @@ fn check(config: &mut MonitoringConfig, origins: &Origins) -> Result<(), ConfigE
             ));
         }
     }
+    if let Some(otlp) = &config.logging.otlp {
+        if cfg!(not(feature = "otlp")) {
+            return Err(invalid(
+                vec!["logging", "otlp"],
+                "a `[logging.otlp]` table".to_owned(),
+                "no `[logging.otlp]`: span export needs alerting-core's `otlp` feature",
+            ));
+        }
+        let rest = otlp.endpoint.strip_prefix("http://").unwrap_or_default();
+        let host = rest.split(['/', '?']).next().unwrap_or_default();
+        if host.is_empty()
+            || otlp
+                .endpoint
+                .bytes()
+                .any(|b| b.is_ascii_control() || b == b' ')
+        {
+            return Err(invalid(
+                vec!["logging", "otlp", "endpoint"],
+                quoted(&otlp.endpoint),
+                "an http:// URL of a collector's traces endpoint, such as http://127.0.0.1:4318/v1/traces",
+            ));
+        }
+    }
     if let Some(file) = &config.logging.file {
         if cfg!(not(feature = "log-files")) {
             return Err(invalid(

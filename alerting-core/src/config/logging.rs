@@ -1,7 +1,8 @@
-//! `[logging]` and `[logging.file]`.
+//! `[logging]`, `[logging.file]` and `[logging.otlp]`.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +23,35 @@ pub struct LoggingConfig {
     /// Needs alerting-core's `log-files` feature: without it, setting this
     /// is a configuration error naming the key.
     pub file: Option<LogFileConfig>,
+    /// Key `otlp`: also export spans to an OpenTelemetry collector.
+    /// Default none. Needs alerting-core's `otlp` feature: without it,
+    /// setting this is a configuration error naming the key.
+    pub otlp: Option<OtlpConfig>,
+}
+
+/// `[logging.otlp]`: spans exported over OTLP/HTTP (protobuf) to a
+/// collector (alerting-core's `otlp` feature), each carrying the span's
+/// fields as attributes; JSON log lines then carry `trace_id` and
+/// `span_id`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct OtlpConfig {
+    /// Key `endpoint`: the collector's traces URL, `http://` only. Default
+    /// `http://127.0.0.1:4318/v1/traces` (a collector on the same host).
+    pub endpoint: String,
+    /// Key `timeout_secs`: how long one export may take. Default 10 s.
+    #[serde(rename = "timeout_secs", with = "super::secs::positive")]
+    pub timeout: Duration,
+}
+
+impl Default for OtlpConfig {
+    fn default() -> Self {
+        Self {
+            endpoint: "http://127.0.0.1:4318/v1/traces".to_owned(),
+            timeout: Duration::from_secs(10),
+        }
+    }
 }
 
 /// How log lines are written.

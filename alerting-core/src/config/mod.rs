@@ -152,7 +152,7 @@ const MAX_DURATION_TEXT: &str = "100 years";
 #[cfg(feature = "config")]
 pub use load::{ConfigError, ConfigLoader, Origin, ServiceConfig};
 #[cfg(feature = "logging")]
-pub use logging::{LogFileConfig, LogFormat, LogLevel, LogRotation, LoggingConfig};
+pub use logging::{LogFileConfig, LogFormat, LogLevel, LogRotation, LoggingConfig, OtlpConfig};
 #[cfg(feature = "config")]
 pub use monitoring::{MetricsConfig, MonitoringConfig};
 #[cfg(feature = "runtime")]

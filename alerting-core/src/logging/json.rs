@@ -16,6 +16,8 @@ use tracing_subscriber::registry::LookupSpan;
 /// Keys the formatter writes itself; fields with these names are written
 /// as `field.<name>`.
 const RESERVED: &[&str] = &[
+    "trace_id",
+    "span_id",
     "timestamp",
     "level",
     "target",
@@ -55,10 +57,19 @@ where
 
         let mut fields = Fields::default();
         let mut span_names = Vec::new();
+        // The innermost span's OpenTelemetry ids, when spans are exported.
+        #[cfg(feature = "otlp")]
+        let mut ids: Option<(String, String)> = None;
         if let Some(scope) = ctx.event_scope() {
             for span in scope.from_root() {
                 span_names.push(span.name());
                 let extensions = span.extensions();
+                #[cfg(feature = "otlp")]
+                if let Some(otel) = extensions.get::<tracing_opentelemetry::OtelData>()
+                    && let (Some(trace), Some(span)) = (otel.trace_id(), otel.span_id())
+                {
+                    ids = Some((trace.to_string(), span.to_string()));
+                }
                 if let Some(formatted) = extensions.get::<FormattedFields<SpanFields>>()
                     && let Ok(Value::Object(map)) = serde_json::from_str::<Value>(&formatted.fields)
                 {
@@ -92,6 +103,11 @@ where
             } else {
                 push(&mut line, name, value);
             }
+        }
+        #[cfg(feature = "otlp")]
+        if let Some((trace_id, span_id)) = ids {
+            push(&mut line, "trace_id", &Value::String(trace_id));
+            push(&mut line, "span_id", &Value::String(span_id));
         }
         if let Some(last) = span_names.last() {
             push(&mut line, "span", &Value::String((*last).to_owned()));

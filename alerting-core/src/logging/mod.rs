@@ -52,6 +52,8 @@
 //! [`Shutdown::add_log_guard`]: crate::shutdown::Shutdown::add_log_guard
 
 mod json;
+#[cfg(feature = "otlp")]
+mod otlp;
 mod redact;
 #[cfg(not(feature = "log-files"))]
 mod writer;
@@ -137,6 +139,27 @@ pub enum LoggingError {
         /// The directory.
         directory: PathBuf,
     },
+    /// The configuration asks for span export ([`LoggingConfig::otlp`])
+    /// but alerting-core was built without its `otlp` feature.
+    #[error(
+        "cannot export spans to `{endpoint}` (set by `logging.otlp.endpoint`): alerting-core \
+         was built without its `otlp` feature"
+    )]
+    OtlpNotEnabled {
+        /// The endpoint.
+        endpoint: String,
+    },
+    /// The OTLP exporter could not be built. Only with the `otlp` feature.
+    #[cfg(feature = "otlp")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
+    #[error("cannot export spans to `{endpoint}` (set by `logging.otlp.endpoint`)")]
+    Otlp {
+        /// The endpoint.
+        endpoint: String,
+        /// Why.
+        #[source]
+        source: opentelemetry_otlp::ExporterBuildError,
+    },
 }
 
 /// Flushes and stops the background log writer when dropped.
@@ -148,6 +171,9 @@ pub enum LoggingError {
 /// dropped are lost.
 #[must_use = "dropping the guard stops the log writer; keep it until the end of main"]
 pub struct LogGuard {
+    /// Spans still batched are exported when the guard drops.
+    #[cfg(feature = "otlp")]
+    _spans: Option<otlp::Spans>,
     worker: Option<WorkerGuard>,
 }
 
@@ -228,6 +254,7 @@ pub struct LoggingBuilder {
     config: LoggingConfig,
     sink: Option<Sink>,
     rust_log: Option<Option<String>>,
+    service: String,
 }
 
 impl fmt::Debug for LoggingBuilder {
@@ -247,7 +274,16 @@ impl LoggingBuilder {
             config: config.clone(),
             sink: None,
             rust_log: None,
+            service: "unknown_service".to_owned(),
         }
+    }
+
+    /// The service name exported spans carry (`service.name`; the
+    /// bootstrap passes its own). Default `unknown_service`, as
+    /// OpenTelemetry names a service that did not say.
+    pub fn service_name(mut self, name: impl Into<String>) -> Self {
+        self.service = name.into();
+        self
     }
 
     /// Writes lines to `writer` (through the same background thread)
@@ -276,7 +312,21 @@ impl LoggingBuilder {
             Some(value) => value,
             None => std::env::var("RUST_LOG").ok(),
         };
-        let filter = filter(&self.config, rust_log)?;
+        let filter = filter(&self.config, rust_log.clone())?;
+        #[cfg(not(feature = "otlp"))]
+        if let Some(otlp) = &self.config.otlp {
+            return Err(LoggingError::OtlpNotEnabled {
+                endpoint: otlp.endpoint.clone(),
+            });
+        }
+        // The span exporter gets the same levels (a filter cannot be cloned).
+        #[cfg(feature = "otlp")]
+        let filter_again = self::filter(&self.config, rust_log.clone())?;
+        #[cfg(feature = "otlp")]
+        let spans = match &self.config.otlp {
+            Some(config) => Some(otlp::Spans::start(config, &self.service)?),
+            None => None,
+        };
 
         let (writer, worker, ansi) = match (self.sink, &self.config.file) {
             (Some(sink), _) => {
@@ -340,10 +390,17 @@ impl LoggingBuilder {
                 .with_filter(filter)
                 .boxed(),
         };
+        #[cfg(feature = "otlp")]
+        let layer = match &spans {
+            Some(spans) => vec![layer, spans.layer(filter_again)],
+            None => vec![layer],
+        };
         let subscriber = tracing_subscriber::registry().with(layer);
         Ok((
             Dispatch::new(subscriber),
             LogGuard {
+                #[cfg(feature = "otlp")]
+                _spans: spans,
                 worker: Some(worker),
             },
         ))
