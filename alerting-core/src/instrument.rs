@@ -169,39 +169,67 @@ impl Instrumented {
         registry: &Registry,
         sites: impl IntoIterator<Item = &'static CallSite>,
     ) -> Self {
-        let namespace = registry.namespace().map(str::to_owned);
-        let names = [
-            DEFAULT_CALLS.to_owned(),
-            DEFAULT_DURATION.to_owned(),
-            DEFAULT_IN_FLIGHT.to_owned(),
-        ];
-        let outcome_label = DEFAULT_OUTCOME_LABEL.to_owned();
-        let buckets = Buckets::latency().bounds().to_vec();
-        let sites: Vec<&'static CallSite> = sites.into_iter().collect();
-        let mut labels: Vec<String> = Vec::new();
-        for (name, _) in sites.iter().flat_map(|s| s.labels()) {
-            if !labels.iter().any(|l| l == name) {
-                labels.push((*name).to_owned());
-            }
-        }
-        let [calls, duration, in_flight] = refs(
-            namespace.as_deref(),
-            &names,
-            &labels,
-            &outcome_label,
-            &buckets,
-        );
-        Self {
-            namespace,
-            names,
-            labels,
-            outcome_label,
-            buckets,
-            calls,
-            duration,
-            in_flight,
-            sites,
+        let mut fns = Self {
+            namespace: registry.namespace().map(str::to_owned),
+            names: [
+                DEFAULT_CALLS.to_owned(),
+                DEFAULT_DURATION.to_owned(),
+                DEFAULT_IN_FLIGHT.to_owned(),
+            ],
+            labels: Vec::new(),
+            outcome_label: DEFAULT_OUTCOME_LABEL.to_owned(),
+            buckets: Buckets::latency().bounds().to_vec(),
+            calls: MetricRef::up(),
+            duration: MetricRef::up(),
+            in_flight: MetricRef::up(),
+            sites: sites.into_iter().collect(),
             in_flight_functions: None,
+        };
+        fns.labels_from_sites();
+        fns.rebuild();
+        fns
+    }
+
+    /// Keeps only the call sites in `module` or its submodules (a crate's
+    /// name keeps that crate's functions): a generator that links several
+    /// services' crates describes one of them.
+    ///
+    /// ```
+    /// use alerting_core::instrumented;
+    /// use alerting_core::metrics::Registry;
+    /// use alerting_core::instrument::Instrumented;
+    ///
+    /// mod orders {
+    ///     #[alerting_core::instrumented]
+    ///     pub fn create_order() {}
+    /// }
+    /// #[instrumented]
+    /// fn elsewhere() {}
+    ///
+    /// let fns = Instrumented::new(&Registry::new()).within(module_path!());
+    /// assert!(fns.function("create_order").is_ok());
+    /// let orders = fns.within(&format!("{}::orders", module_path!()));
+    /// assert!(orders.function("elsewhere").is_err());
+    /// ```
+    #[must_use]
+    pub fn within(mut self, module: &str) -> Self {
+        self.sites.retain(|s| {
+            s.module()
+                .strip_prefix(module)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
+        });
+        self.labels_from_sites();
+        self.rebuild();
+        self
+    }
+
+    /// The static label names of the sites, in order of first appearance.
+    fn labels_from_sites(&mut self) {
+        self.labels.clear();
+        for (name, _) in self.sites.iter().flat_map(|s| s.labels()) {
+            if !self.labels.iter().any(|l| l == name) {
+                self.labels.push((*name).to_owned());
+            }
         }
     }
 
