@@ -32,9 +32,20 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! The series of a call site are resolved once, on its first call, and
-//! kept in a `static`: a call costs two clock reads and a few relaxed
-//! atomic adds. No lock, hash, allocation or formatting per call.
+//! Every call site is collected at link time ([`call_sites`] lists them,
+//! with their options). [`Registry::set_global`] (and so the bootstrap)
+//! registers the sites of the default registry at once: their families and
+//! zero series (calls at 0 per outcome, the duration histogram at count 0,
+//! in-flight at 0) are exported before any call, so `rate()` and
+//! `absent()` over them mean something from start-up. Sites with
+//! `registry = path` are registered by
+//! [`Registry::register_call_sites`], or on their first call. Rules and
+//! dashboards name a function through [`Instrumented::function`], which
+//! knows its names and options and turns a misspelt name into an error.
+//!
+//! A call site's series are resolved once and kept in a `static`: a call
+//! costs two clock reads and a few relaxed atomic adds. No lock, hash,
+//! allocation or formatting per call.
 //!
 //! Metrics go to [`Registry::global`] unless the attribute names another
 //! registry (`registry = path::to::fn`, a `fn() -> &'static Registry`).
