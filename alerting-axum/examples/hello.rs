@@ -81,6 +81,10 @@ async fn greet(State(metrics): State<Metrics>, Path(name): Path<String>) -> Stri
     format!("hello, {name}\n")
 }
 
+/// Instrumented: its calls, duration and in-flight series are exported
+/// at 0 from start-up (the bootstrap installs the global registry, which
+/// registers every linked call site), before anyone calls it.
+#[alerting_core::instrumented(in_flight)]
 async fn slow() -> &'static str {
     tokio::time::sleep(Duration::from_secs(2)).await;
     "done\n"

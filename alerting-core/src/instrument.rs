@@ -32,9 +32,20 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! The series of a call site are resolved once, on its first call, and
-//! kept in a `static`: a call costs two clock reads and a few relaxed
-//! atomic adds. No lock, hash, allocation or formatting per call.
+//! Every call site is collected at link time ([`call_sites`] lists them,
+//! with their options). [`Registry::set_global`] (and so the bootstrap)
+//! registers the sites of the default registry at once: their families and
+//! zero series (calls at 0 per outcome, the duration histogram at count 0,
+//! in-flight at 0) are exported before any call, so `rate()` and
+//! `absent()` over them mean something from start-up. Sites with
+//! `registry = path` are registered by
+//! [`Registry::register_call_sites`], or on their first call. Rules and
+//! dashboards name a function through [`Instrumented::function`], which
+//! knows its names and options and turns a misspelt name into an error.
+//!
+//! A call site's series are resolved once and kept in a `static`: a call
+//! costs two clock reads and a few relaxed atomic adds. No lock, hash,
+//! allocation or formatting per call.
 //!
 //! Metrics go to [`Registry::global`] unless the attribute names another
 //! registry (`registry = path::to::fn`, a `fn() -> &'static Registry`).
@@ -113,18 +124,33 @@ pub const ERROR_OUTCOMES: &str = "error|panic";
 
 /// References to the families `#[instrumented]` writes into a registry,
 /// for rules and dashboards (`alerting-rules` adds the `errors()` and
-/// `finished()` selectors).
+/// `finished()` selectors), and to each linked `#[instrumented]` function
+/// ([`function`](Self::function)).
+///
+/// What the attributes declare (static labels, which functions have an
+/// in-flight gauge, names, buckets) comes from the linked call sites
+/// ([`call_sites`]): nothing is restated.
 ///
 /// ```
+/// use alerting_core::instrumented;
 /// use alerting_core::metrics::Registry;
 /// use alerting_core::instrument::Instrumented;
 ///
+/// #[instrumented(in_flight, labels(chain = "bsc"))]
+/// fn create_order() {}
+///
 /// let registry = Registry::builder().namespace("bsc").build()?;
-/// // `#[instrumented(labels(chain = "bsc"))]` adds a `chain` label.
-/// let fns = Instrumented::new(&registry).with_labels(&["chain"]);
+/// let fns = Instrumented::new(&registry);
 /// assert_eq!(fns.calls().name(), "bsc_function_calls_total");
 /// assert_eq!(fns.calls().label_names(), ["function", "module", "chain", "outcome", "error_kind"]);
-/// # Ok::<(), alerting_core::metrics::MetricsError>(())
+/// assert!(fns.has_in_flight("create_order"));
+///
+/// let create_order = fns.function("create_order")?;
+/// assert_eq!(create_order.in_flight().map(|m| m.name()), Some("bsc_function_calls_in_flight"));
+///
+/// let typo = fns.function("create_ordr").unwrap_err();
+/// assert!(typo.to_string().ends_with("did you mean `create_order`?"), "{typo}");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Debug)]
 pub struct Instrumented {
@@ -136,64 +162,148 @@ pub struct Instrumented {
     calls: MetricRef,
     duration: MetricRef,
     in_flight: MetricRef,
+    sites: Vec<&'static CallSite>,
     in_flight_functions: Option<Vec<String>>,
 }
 
 impl Instrumented {
     /// The default families (`function_calls_total`,
     /// `function_call_duration_seconds`, `function_calls_in_flight`) in
-    /// `registry`, with its namespace.
+    /// `registry`, with its namespace, and every linked call site
+    /// ([`call_sites`]): their static labels are on the families.
     pub fn new(registry: &Registry) -> Self {
-        let namespace = registry.namespace().map(str::to_owned);
-        let names = [
-            DEFAULT_CALLS.to_owned(),
-            DEFAULT_DURATION.to_owned(),
-            DEFAULT_IN_FLIGHT.to_owned(),
-        ];
-        let outcome_label = DEFAULT_OUTCOME_LABEL.to_owned();
-        let buckets = Buckets::latency().bounds().to_vec();
-        let [calls, duration, in_flight] =
-            refs(namespace.as_deref(), &names, &[], &outcome_label, &buckets);
-        Self {
-            namespace,
-            names,
+        Self::for_sites(registry, call_sites())
+    }
+
+    /// Like [`new`](Self::new), with only the call sites given (those of
+    /// one registry, say: `call_sites().filter(…)`).
+    pub fn for_sites(
+        registry: &Registry,
+        sites: impl IntoIterator<Item = &'static CallSite>,
+    ) -> Self {
+        let mut fns = Self {
+            namespace: registry.namespace().map(str::to_owned),
+            names: [
+                DEFAULT_CALLS.to_owned(),
+                DEFAULT_DURATION.to_owned(),
+                DEFAULT_IN_FLIGHT.to_owned(),
+            ],
             labels: Vec::new(),
-            outcome_label,
-            buckets,
-            calls,
-            duration,
-            in_flight,
+            outcome_label: DEFAULT_OUTCOME_LABEL.to_owned(),
+            buckets: Buckets::latency().bounds().to_vec(),
+            calls: MetricRef::up(),
+            duration: MetricRef::up(),
+            in_flight: MetricRef::up(),
+            sites: sites.into_iter().collect(),
             in_flight_functions: None,
+        };
+        fns.labels_from_sites();
+        fns.rebuild();
+        fns
+    }
+
+    /// Keeps only the call sites in `module` or its submodules (a crate's
+    /// name keeps that crate's functions): a generator that links several
+    /// services' crates describes one of them.
+    ///
+    /// ```
+    /// use alerting_core::instrumented;
+    /// use alerting_core::metrics::Registry;
+    /// use alerting_core::instrument::Instrumented;
+    ///
+    /// mod orders {
+    ///     #[alerting_core::instrumented]
+    ///     pub fn create_order() {}
+    /// }
+    /// #[instrumented]
+    /// fn elsewhere() {}
+    ///
+    /// let fns = Instrumented::new(&Registry::new()).within(module_path!());
+    /// assert!(fns.function("create_order").is_ok());
+    /// let orders = fns.within(&format!("{}::orders", module_path!()));
+    /// assert!(orders.function("elsewhere").is_err());
+    /// ```
+    #[must_use]
+    pub fn within(mut self, module: &str) -> Self {
+        self.sites.retain(|s| {
+            s.module()
+                .strip_prefix(module)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
+        });
+        self.labels_from_sites();
+        self.rebuild();
+        self
+    }
+
+    /// The static label names of the sites, in order of first appearance.
+    fn labels_from_sites(&mut self) {
+        self.labels.clear();
+        for (name, _) in self.sites.iter().flat_map(|s| s.labels()) {
+            if !self.labels.iter().any(|l| l == name) {
+                self.labels.push((*name).to_owned());
+            }
         }
     }
 
-    /// Declares which functions have the attribute's `in_flight` option
-    /// (the others write no in-flight gauge), so that dashboards show an
-    /// in-flight panel only for them. Without it, every function is
-    /// assumed to have one.
+    /// The call sites these references know.
+    pub fn sites(&self) -> &[&'static CallSite] {
+        &self.sites
+    }
+
+    /// The linked `#[instrumented]` function whose `function` label is
+    /// `name`, with its own metric names, labels and buckets.
+    ///
+    /// # Errors
+    ///
+    /// [`InstrumentError::UnknownFunction`] when no call site has that
+    /// name, naming the closest one.
+    pub fn function(&self, name: &str) -> Result<InstrumentedFn, InstrumentError> {
+        match self.sites.iter().find(|s| s.function() == name) {
+            Some(site) => Ok(InstrumentedFn::new(self.namespace.as_deref(), site)),
+            None => Err(InstrumentError::UnknownFunction {
+                name: name.to_owned(),
+                suggestion: closest(name, self.sites.iter().map(|s| s.function()))
+                    .map(str::to_owned),
+            }),
+        }
+    }
+
+    /// Declares which functions have the attribute's `in_flight` option.
+    #[deprecated(
+        since = "0.1.0",
+        note = "known from the linked call sites: `Instrumented::new(&registry)` alone"
+    )]
     #[must_use]
     pub fn with_in_flight(mut self, functions: &[&str]) -> Self {
         self.in_flight_functions = Some(functions.iter().map(|f| (*f).to_owned()).collect());
         self
     }
 
-    /// Whether `function` writes the in-flight gauge, as far as declared
-    /// with [`with_in_flight`](Self::with_in_flight) (`true` when nothing
-    /// was declared).
+    /// Whether `function` writes the in-flight gauge: a linked call site
+    /// of that name has the `in_flight` option.
     pub fn has_in_flight(&self, function: &str) -> bool {
-        self.in_flight_functions
-            .as_ref()
-            .is_none_or(|names| names.iter().any(|n| n == function))
+        match &self.in_flight_functions {
+            Some(names) => names.iter().any(|n| n == function),
+            None => self
+                .sites
+                .iter()
+                .any(|s| s.function() == function && s.has_in_flight()),
+        }
     }
 
-    /// Whether any function writes the in-flight gauge, as far as declared.
+    /// Whether any function writes the in-flight gauge.
     pub fn any_in_flight(&self) -> bool {
-        self.in_flight_functions
-            .as_ref()
-            .is_none_or(|names| !names.is_empty())
+        match &self.in_flight_functions {
+            Some(names) => !names.is_empty(),
+            None => self.sites.iter().any(|s| s.has_in_flight()),
+        }
     }
 
-    /// The static labels the attribute adds (`labels(chain = "bsc")`).
+    /// Adds static label names to the families.
+    #[deprecated(
+        since = "0.1.0",
+        note = "known from the linked call sites: `Instrumented::new(&registry)` alone"
+    )]
     #[must_use]
     pub fn with_labels(mut self, labels: &[&str]) -> Self {
         for l in labels {
@@ -206,7 +316,9 @@ impl Instrumented {
     }
 
     /// Family names other than the defaults (the attribute's `calls`,
-    /// `duration` and `in_flight` options), without the namespace.
+    /// `duration` and `in_flight` options), without the namespace, for
+    /// the family-wide references ([`calls`](Self::calls)…). A function's
+    /// own reference ([`function`](Self::function)) knows its names.
     #[must_use]
     pub fn with_names(mut self, calls: &str, duration: &str, in_flight: &str) -> Self {
         self.names = [calls.to_owned(), duration.to_owned(), in_flight.to_owned()];
@@ -214,7 +326,8 @@ impl Instrumented {
         self
     }
 
-    /// The outcome label's name (the attribute's `outcome_label`).
+    /// The outcome label's name (the attribute's `outcome_label`) of the
+    /// family-wide references.
     #[must_use]
     pub fn with_outcome_label(mut self, label: &str) -> Self {
         self.outcome_label = label.to_owned();
@@ -222,7 +335,8 @@ impl Instrumented {
         self
     }
 
-    /// The duration buckets (the attribute's `buckets`), for latency SLOs.
+    /// The duration buckets (the attribute's `buckets`) of the family-wide
+    /// duration reference.
     #[must_use]
     pub fn with_buckets(mut self, buckets: &Buckets) -> Self {
         self.buckets = buckets.bounds().to_vec();
@@ -260,6 +374,117 @@ impl Instrumented {
     pub fn outcome_label(&self) -> &str {
         &self.outcome_label
     }
+}
+
+/// One linked `#[instrumented]` function, for rules and dashboards: its
+/// families with the names, labels and buckets its attribute gave, in a
+/// registry's namespace. Made by [`Instrumented::function`].
+#[derive(Clone, Debug)]
+pub struct InstrumentedFn {
+    site: &'static CallSite,
+    calls: MetricRef,
+    duration: MetricRef,
+    in_flight: Option<MetricRef>,
+}
+
+impl InstrumentedFn {
+    fn new(namespace: Option<&str>, site: &'static CallSite) -> Self {
+        let names = [
+            site.calls_metric().to_owned(),
+            site.duration_metric().to_owned(),
+            site.in_flight_metric()
+                .unwrap_or(DEFAULT_IN_FLIGHT)
+                .to_owned(),
+        ];
+        let labels: Vec<String> = site.labels().iter().map(|(n, _)| (*n).to_owned()).collect();
+        let [calls, duration, in_flight] = refs(
+            namespace,
+            &names,
+            &labels,
+            site.outcome_label(),
+            site.buckets().bounds(),
+        );
+        Self {
+            site,
+            calls,
+            duration,
+            in_flight: site.has_in_flight().then_some(in_flight),
+        }
+    }
+
+    /// The `function` label's value.
+    pub fn name(&self) -> &'static str {
+        self.site.function()
+    }
+
+    /// The call site.
+    pub fn site(&self) -> &'static CallSite {
+        self.site
+    }
+
+    /// Its calls counter (every function's series: select on `function`).
+    pub fn calls(&self) -> &MetricRef {
+        &self.calls
+    }
+
+    /// Its duration histogram, with its buckets.
+    pub fn duration(&self) -> &MetricRef {
+        &self.duration
+    }
+
+    /// Its in-flight gauge, if the attribute has `in_flight`.
+    pub fn in_flight(&self) -> Option<&MetricRef> {
+        self.in_flight.as_ref()
+    }
+
+    /// The name of its outcome label.
+    pub fn outcome_label(&self) -> &'static str {
+        self.site.outcome_label()
+    }
+}
+
+/// Why a reference to an `#[instrumented]` function could not be made.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InstrumentError {
+    /// No linked call site has this `function` label.
+    #[error("no `#[instrumented]` function `{name}` is linked into this program{}", did_you_mean(.suggestion.as_deref()))]
+    UnknownFunction {
+        /// The name asked for.
+        name: String,
+        /// The closest linked function name (edit distance), if any.
+        suggestion: Option<String>,
+    },
+}
+
+fn did_you_mean(suggestion: Option<&str>) -> String {
+    match suggestion {
+        Some(s) => format!("; did you mean `{s}`?"),
+        None => "; none is: does this program use the crate that defines them?".to_owned(),
+    }
+}
+
+/// The candidate closest to `name` by edit distance (ties: the first).
+fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    candidates.min_by_key(|c| edit_distance(name, c))
+}
+
+/// Levenshtein distance, on chars.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
 }
 
 fn refs(
@@ -351,11 +576,48 @@ pub struct SiteMeta {
     pub labels: &'static [(&'static str, &'static str)],
     pub buckets: SiteBuckets,
     pub help: Option<&'static str>,
-    pub registry: fn() -> &'static Registry,
+    pub registry: SiteRegistry,
 }
 
-/// The `static` each expansion declares.
-#[doc(hidden)]
+/// Which registry a call site records into: the attribute's `registry`
+/// option.
+#[derive(Clone, Copy, Debug)]
+pub enum SiteRegistry {
+    /// [`Registry::global`] (no `registry = …` option).
+    Global,
+    /// `registry = path`: a `fn() -> &'static Registry`.
+    Custom {
+        /// The path as written in the attribute (`crate::metrics::registry`).
+        path: &'static str,
+        /// The function.
+        get: fn() -> &'static Registry,
+    },
+}
+
+impl SiteRegistry {
+    /// Whether the site records into the process-wide default registry.
+    pub fn is_global(&self) -> bool {
+        matches!(self, SiteRegistry::Global)
+    }
+}
+
+/// One `#[instrumented]` function, as the attribute declared it: the
+/// `static` each expansion declares, registered at link time in the list
+/// [`call_sites`] returns.
+///
+/// ```
+/// use alerting_core::instrumented;
+/// use alerting_core::instrument::call_sites;
+///
+/// #[instrumented(in_flight, labels(chain = "bsc"))]
+/// fn process_swap() {}
+///
+/// let site = call_sites().find(|s| s.function() == "process_swap").unwrap();
+/// assert_eq!(site.labels(), [("chain", "bsc")]);
+/// assert_eq!(site.calls_metric(), "function_calls_total");
+/// assert_eq!(site.in_flight_metric(), Some("function_calls_in_flight"));
+/// assert!(site.registry().is_global());
+/// ```
 #[derive(Debug)]
 pub struct CallSite {
     meta: SiteMeta,
@@ -467,6 +729,7 @@ impl fmt::Debug for SiteHandles {
 
 impl CallSite {
     /// A call site; `const` so that it can be a `static`.
+    #[doc(hidden)]
     pub const fn new(meta: SiteMeta) -> Self {
         Self {
             meta,
@@ -474,15 +737,83 @@ impl CallSite {
         }
     }
 
+    /// The `function` label: the function's name, or the attribute's
+    /// `function = "…"`.
+    pub fn function(&self) -> &'static str {
+        self.meta.function
+    }
+
+    /// The `module` label: the module path of the function.
+    pub fn module(&self) -> &'static str {
+        self.meta.module
+    }
+
+    /// The static labels of the attribute's `labels(…)`, in order.
+    pub fn labels(&self) -> &'static [(&'static str, &'static str)] {
+        self.meta.labels
+    }
+
+    /// Whether the site writes the in-flight gauge (the `in_flight` option).
+    pub fn has_in_flight(&self) -> bool {
+        self.meta.in_flight.is_some()
+    }
+
+    /// The calls counter's name, without the registry's namespace.
+    pub fn calls_metric(&self) -> &'static str {
+        self.meta.calls
+    }
+
+    /// The duration histogram's name, without the registry's namespace.
+    pub fn duration_metric(&self) -> &'static str {
+        self.meta.duration
+    }
+
+    /// The in-flight gauge's name, without the registry's namespace
+    /// (`None` without the `in_flight` option).
+    pub fn in_flight_metric(&self) -> Option<&'static str> {
+        self.meta.in_flight
+    }
+
+    /// The name of the outcome label.
+    pub fn outcome_label(&self) -> &'static str {
+        self.meta.outcome_label
+    }
+
+    /// The duration buckets.
+    pub fn buckets(&self) -> Buckets {
+        site_buckets(&self.meta)
+    }
+
+    /// The help text of the calls counter, if the attribute gave one.
+    pub fn help(&self) -> Option<&'static str> {
+        self.meta.help
+    }
+
+    /// Which registry the site records into.
+    pub fn registry(&self) -> SiteRegistry {
+        self.meta.registry
+    }
+
+    /// The registry the site records into, outside scopes. For a site of
+    /// the default registry this is [`Registry::global`] (created if it
+    /// was not set yet); for `registry = path` it calls `path`.
+    pub fn target_registry(&self) -> &'static Registry {
+        match self.meta.registry {
+            SiteRegistry::Global => Registry::global(),
+            SiteRegistry::Custom { get, .. } => get(),
+        }
+    }
+
     /// The handles in the site's own registry, resolved on first use.
     #[inline]
     fn handles(&'static self) -> &'static SiteHandles {
         self.handles
-            .get_or_init(|| (self.meta.registry)().resolve_call_site(&self.meta))
+            .get_or_init(|| self.target_registry().resolve_call_site(&self.meta))
     }
 
     /// Starts a call: resolves the site on its first call, counts it in
     /// flight and reads the clock.
+    #[doc(hidden)]
     // `always`: with the scope check, LLVM sometimes stops inlining it into
     // the expansion (as in the `instrumented` benchmark), and a call then
     // costs a function call more.
@@ -793,7 +1124,7 @@ impl Registry {
         let cached = sites().get(&key).copied();
         let cell = cached.unwrap_or_else(|| {
             // Called without the lock held: it is the user's function.
-            let own = self.same_as((site.meta.registry)());
+            let own = self.same_as(site.target_registry());
             *sites().entry(key).or_insert_with(|| {
                 if own {
                     // A scope of the site's own registry: its usual
@@ -814,13 +1145,7 @@ impl Registry {
     /// site's series, and returns the handles. Never fails: on an error the
     /// handles are detached (they count, nothing exports them).
     fn resolve_call_site(&self, meta: &'static SiteMeta) -> SiteHandles {
-        let buckets = match meta.buckets {
-            SiteBuckets::Default => Buckets::latency(),
-            SiteBuckets::Preset(f) => f(),
-            SiteBuckets::List(list) => {
-                Buckets::new(list.iter().copied()).unwrap_or_else(|_| Buckets::latency())
-            }
-        };
+        let buckets = site_buckets(meta);
         let mut handles = SiteHandles::detached(buckets, meta.in_flight.is_some());
         let help = meta
             .help
@@ -871,6 +1196,107 @@ impl Registry {
             self.record_instrumentation_error(format!("{}::{}: {err}", meta.module, meta.function));
         }
         handles
+    }
+}
+
+fn site_buckets(meta: &SiteMeta) -> Buckets {
+    match meta.buckets {
+        SiteBuckets::Default => Buckets::latency(),
+        SiteBuckets::Preset(f) => f(),
+        // Checked by the macro; the fallback is never taken.
+        SiteBuckets::List(list) => {
+            Buckets::new(list.iter().copied()).unwrap_or_else(|_| Buckets::latency())
+        }
+    }
+}
+
+/// The call sites the linker collected: one `&CallSite` per expansion of
+/// `#[instrumented]` in every crate linked into the program.
+// linkme's declaration and its elements place statics in a link section
+// (an unsafe attribute); nothing here is unsafe to use.
+#[allow(unsafe_code)]
+mod linked {
+    use super::CallSite;
+
+    #[linkme::distributed_slice]
+    #[doc(hidden)]
+    pub static CALL_SITES: [&'static CallSite];
+}
+
+#[doc(hidden)]
+pub use linked::CALL_SITES;
+
+/// Every `#[instrumented]` function linked into this program, collected at
+/// link time (a [`linkme`] distributed slice): no call is needed to
+/// know them. The order is unspecified.
+///
+/// A linker only keeps what the program references: call sites of a
+/// library crate are listed when the program uses something of theirs
+/// (a rule generator that calls into the service's library does).
+///
+/// ```
+/// use alerting_core::instrumented;
+/// use alerting_core::instrument::call_sites;
+///
+/// #[instrumented]
+/// fn create_order() {}
+///
+/// assert!(call_sites().any(|site| site.function() == "create_order"));
+/// ```
+pub fn call_sites() -> impl ExactSizeIterator<Item = &'static CallSite> + Clone {
+    CALL_SITES.iter().copied()
+}
+
+impl Registry {
+    /// Registers the families and zero series of every linked call site
+    /// that records into this registry (see [`call_sites`]), so that they
+    /// are exported before any call; returns how many sites that was.
+    ///
+    /// [`Registry::set_global`] does this for the sites of the default
+    /// registry. Call it for a registry that `registry = path` sites
+    /// name, once it is created (calling it again registers nothing new).
+    /// A site of the default registry is registered here only when this
+    /// registry is the installed global one: nothing creates the global
+    /// registry by accident. It calls each `registry = path` function to
+    /// compare registries.
+    ///
+    /// ```
+    /// use std::sync::LazyLock;
+    /// use alerting_core::instrumented;
+    /// use alerting_core::metrics::{Format, Registry};
+    ///
+    /// static JOBS: LazyLock<Registry> = LazyLock::new(Registry::new);
+    /// fn jobs() -> &'static Registry { &JOBS }
+    ///
+    /// #[instrumented(registry = jobs)]
+    /// fn sweep() {}
+    ///
+    /// assert_eq!(jobs().register_call_sites(), 1);
+    /// let text = jobs().encode_to_string(Format::Prometheus)?;
+    /// assert!(text.contains(r#"function="sweep""#) && text.contains(r#"outcome="ok"} 0"#), "{text}");
+    /// # Ok::<(), alerting_core::metrics::MetricsError>(())
+    /// ```
+    pub fn register_call_sites(&self) -> usize {
+        let global = Registry::global_if_set();
+        let mut registered = 0;
+        for site in call_sites() {
+            let target = match site.meta.registry {
+                SiteRegistry::Global => global,
+                SiteRegistry::Custom { get, .. } => Some(get()),
+            };
+            if target.is_some_and(|t| self.same_as(t)) {
+                site.handles();
+                registered += 1;
+            }
+        }
+        registered
+    }
+}
+
+/// Registers the sites of the default registry into it, once it is set.
+pub(crate) fn register_global_sites() {
+    for site in call_sites().filter(|s| s.meta.registry.is_global()) {
+        site.handles();
     }
 }
 

@@ -122,9 +122,10 @@ pub mod __private {
         Error, KindFromTrait, KindNone, Returned, SplitOther, SplitResult,
     };
     pub use crate::instrument::{
-        CallGuard, CallSite, Classified, SiteBuckets, SiteMeta, call_once,
+        CALL_SITES, CallGuard, CallSite, Classified, SiteBuckets, SiteMeta, SiteRegistry, call_once,
     };
     pub use crate::metrics::{Buckets, Registry};
+    pub use linkme::{self, distributed_slice};
     pub use prometheus_client;
     pub use tracing;
 }

@@ -257,7 +257,9 @@ pub fn derive_metric_group(input: TokenStream) -> TokenStream {
 /// - `ok_if = path` / `error_if = path`: a `fn(&Return) -> bool` deciding
 ///   success (`ok_if`) or failure (`error_if`, on top of `Err`).
 /// - `registry = path`: a `fn() -> &'static Registry` (default
-///   `Registry::global`).
+///   `Registry::global`). The default registry's sites are exported at 0
+///   once it is installed (`Registry::set_global`); another registry's by
+///   `Registry::register_call_sites`.
 /// - `crate = path`: where `alerting_core` is, for crates that re-export it.
 ///
 /// Mistakes in the options are compile errors on the offending token.

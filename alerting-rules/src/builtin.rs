@@ -14,7 +14,9 @@
 
 use alerting_core::metrics::{Buckets, MetricRef, ProcessCollector, Registry};
 
-pub use alerting_core::instrument::{ERROR_OUTCOMES, Instrumented};
+pub use alerting_core::instrument::{
+    ERROR_OUTCOMES, InstrumentError, Instrumented, InstrumentedFn, call_sites,
+};
 
 use crate::expr::Selector;
 use crate::metric::Select;
@@ -50,6 +52,40 @@ impl InstrumentedExt for Instrumented {
 
     fn finished(&self) -> Selector {
         self.calls().select().ne(self.outcome_label(), "cancelled")
+    }
+}
+
+/// One function's calls: the selectors are on its `function` label.
+///
+/// ```
+/// use alerting_core::instrumented;
+/// use alerting_core::metrics::Registry;
+/// use alerting_rules::builtin::{Instrumented, InstrumentedExt};
+///
+/// #[instrumented]
+/// fn process_swap() {}
+///
+/// let fns = Instrumented::new(&Registry::new());
+/// let process_swap = fns.function("process_swap")?;
+/// assert_eq!(
+///     process_swap.errors().to_string(),
+///     r#"function_calls_total{outcome=~"error|panic", function="process_swap"}"#,
+/// );
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+impl InstrumentedExt for InstrumentedFn {
+    fn errors(&self) -> Selector {
+        self.calls()
+            .select()
+            .re(self.outcome_label(), ERROR_OUTCOMES)
+            .eq("function", self.name())
+    }
+
+    fn finished(&self) -> Selector {
+        self.calls()
+            .select()
+            .ne(self.outcome_label(), "cancelled")
+            .eq("function", self.name())
     }
 }
 

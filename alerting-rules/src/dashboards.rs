@@ -29,6 +29,9 @@
 //! use alerting_core::metrics::Registry;
 //! use alerting_rules::builtin;
 //!
+//! #[alerting_core::instrumented]
+//! async fn process_swap_event() {}
+//!
 //! let registry = Registry::builder().const_label("service", "bsc-monitor").build()?;
 //! let fns = builtin::Instrumented::new(&registry);
 //! let dashboard = Dashboard::new("BSC monitor", "bsc-monitor")
@@ -51,7 +54,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::builtin::{self, Instrumented, InstrumentedExt};
+use crate::builtin::{
+    self, ERROR_OUTCOMES, InstrumentError, Instrumented, InstrumentedExt, InstrumentedFn,
+};
 use crate::expr::target_set;
 use crate::metric::Select;
 use crate::{
@@ -72,6 +77,10 @@ const FIVE_MINUTES: Duration = Duration::from_secs(300);
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DashboardError {
+    /// A row names an `#[instrumented]` function that is no linked call
+    /// site (a misspelt name): the message names the closest one.
+    #[error(transparent)]
+    Instrumented(#[from] InstrumentError),
     /// A panel's query is invalid (an unknown label, a wrong metric kind…).
     #[error("panel `{panel}`: {source}")]
     Query {
@@ -484,6 +493,9 @@ pub struct Dashboard {
     scope: Scope,
     target_labels: Vec<String>,
     rows: Vec<Row>,
+    /// Function names that are no linked call site, reported by
+    /// [`validate`](Dashboard::validate).
+    unknown_functions: Vec<InstrumentError>,
 }
 
 impl Dashboard {
@@ -500,6 +512,7 @@ impl Dashboard {
             scope: Scope::new(),
             target_labels: Vec::new(),
             rows: Vec::new(),
+            unknown_functions: Vec::new(),
         }
     }
 
@@ -682,59 +695,71 @@ impl Dashboard {
     }
 
     /// A row per `#[instrumented]` function: calls per second by outcome,
-    /// error ratio, p50/p95/p99, and in flight for the functions that have
-    /// it ([`Instrumented::with_in_flight`]).
+    /// error ratio, p50/p95/p99, and in flight for the functions whose
+    /// attribute has `in_flight`. Each name must be a linked call site
+    /// ([`Instrumented::function`]); otherwise [`validate`](Self::validate)
+    /// (and so [`to_json`](Self::to_json)) is a
+    /// [`DashboardError::Instrumented`] naming the closest one.
     #[must_use]
     pub fn instrumented_functions(mut self, functions: &Instrumented, names: &[&str]) -> Self {
         for name in names {
-            let only = |s: Selector| self.filtered(s).eq("function", name);
-            let outcome = functions.outcome_label().to_owned();
-            let in_flight = functions.has_in_flight(name);
-            // Four panels of 6 columns, or three of 8 without in-flight.
-            let width = if in_flight { 6 } else { 8 };
-            let mut row = Row::new(format!("fn {name}"))
-                .panel(
-                    Panel::timeseries("Calls per second by outcome", Unit::OpsPerSecond)
-                        .width(width)
-                        .min(0.0)
-                        .query(
-                            rate(only(functions.calls().select()), FIVE_MINUTES)
-                                .sum_by(&[outcome.as_str()]),
-                            &format!("{{{{{outcome}}}}}"),
-                        ),
-                )
-                .panel(
-                    Panel::timeseries("Error ratio", Unit::Ratio)
-                        .width(width)
-                        .min(0.0)
-                        .query(
-                            error_ratio(
-                                only(functions.errors()),
-                                only(functions.finished()),
-                                FIVE_MINUTES,
-                                &[],
-                            ),
-                            "errors",
-                        ),
-                )
-                .panel(
-                    self.percentiles("Latency", only(functions.duration().select()), &[])
-                        .width(width),
-                );
-            if in_flight {
-                row = row.panel(
-                    Panel::timeseries("In flight", Unit::Short)
-                        .width(width)
-                        .min(0.0)
-                        .query(
-                            Expr::from(only(functions.in_flight().select())).sum(),
-                            "in flight",
-                        ),
-                );
+            match functions.function(name) {
+                Ok(function) => {
+                    let row = self.instrumented_function_row(&function);
+                    self.rows.push(row);
+                }
+                Err(e) => self.unknown_functions.push(e),
             }
-            self.rows.push(row);
         }
         self
+    }
+
+    /// The row of one function (see
+    /// [`instrumented_functions`](Self::instrumented_functions)).
+    fn instrumented_function_row(&self, function: &InstrumentedFn) -> Row {
+        let name = function.name();
+        let only = |s: Selector| self.filtered(s).eq("function", name);
+        let outcome = function.outcome_label();
+        let in_flight = function.in_flight();
+        // Four panels of 6 columns, or three of 8 without in-flight.
+        let width = if in_flight.is_some() { 6 } else { 8 };
+        let mut row = Row::new(format!("fn {name}"))
+            .panel(
+                Panel::timeseries("Calls per second by outcome", Unit::OpsPerSecond)
+                    .width(width)
+                    .min(0.0)
+                    .query(
+                        rate(only(function.calls().select()), FIVE_MINUTES).sum_by(&[outcome]),
+                        &format!("{{{{{outcome}}}}}"),
+                    ),
+            )
+            .panel(
+                Panel::timeseries("Error ratio", Unit::Ratio)
+                    .width(width)
+                    .min(0.0)
+                    .query(
+                        error_ratio(
+                            only(function.calls().select().re(outcome, ERROR_OUTCOMES)),
+                            only(function.calls().select().ne(outcome, "cancelled")),
+                            FIVE_MINUTES,
+                            &[],
+                        ),
+                        "errors",
+                    ),
+            )
+            .panel(
+                self.percentiles("Latency", only(function.duration().select()), &[])
+                    .width(width),
+            );
+        if let Some(gauge) = in_flight {
+            row = row.panel(
+                Panel::timeseries("In flight", Unit::Short)
+                    .width(width)
+                    .min(0.0)
+                    .query(Expr::from(only(gauge.select())).sum(), "in flight"),
+            );
+        }
+        row
     }
 
     /// Health checks: the status of each (`health_check_status`) and the
@@ -819,8 +844,13 @@ impl Dashboard {
     /// use alerting_rules::builtin;
     /// use alerting_rules::dashboards::Dashboard;
     ///
+    /// #[alerting_core::instrumented(in_flight)]
+    /// async fn checkout() {}
+    /// #[alerting_core::instrumented]
+    /// async fn refund() {}
+    ///
     /// let registry = Registry::builder().const_label("service", "checkout").build()?;
-    /// let fns = builtin::Instrumented::new(&registry).with_in_flight(&["checkout"]);
+    /// let fns = builtin::Instrumented::new(&registry);
     /// let dashboard = Dashboard::new("checkout", "checkout")
     ///     .for_registry(&registry)
     ///     .filter("service", "checkout")
@@ -965,6 +995,9 @@ impl Dashboard {
     }
 
     fn validated(&self) -> Result<Vec<Row>, DashboardError> {
+        if let Some(unknown) = self.unknown_functions.first() {
+            return Err(DashboardError::Instrumented(unknown.clone()));
+        }
         if self.title.trim().is_empty() {
             return Err(DashboardError::Invalid {
                 what: "title",

@@ -57,6 +57,10 @@
 //! let registry = Registry::builder().const_label("service", "sol-monitor").build()?;
 //! let connections: Named<Gauge> =
 //!     registry.register("sol_ws_connections_active", "Open WebSocket connections")?;
+//! // Rules name the app's `#[instrumented]` functions, known from their
+//! // call sites: a misspelt name is an error when the rules are generated.
+//! #[alerting_core::instrumented]
+//! async fn process_account_update() {}
 //! let fns = builtin::Instrumented::new(&registry);
 //!
 //! let slo = Slo::new("account_updates", Sli::instrumented(&fns, "process_account_update"), 0.999);
@@ -123,6 +127,10 @@ pub mod prelude {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RulesError {
+    /// A rule names an `#[instrumented]` function that is no linked call
+    /// site (a misspelt name): the message names the closest one.
+    #[error(transparent)]
+    Instrumented(#[from] alerting_core::instrument::InstrumentError),
     /// A label used on series that do not carry it.
     #[error("{context}: label `{label}` is not on these series (they have: {available})")]
     UnknownLabel {

@@ -9,6 +9,7 @@ use crate::expr::{Expr, Matcher, Selector, avg_over_time, fmt_duration, fmt_numb
 use crate::metric::Select;
 use crate::rule::{AlertRule, RecordingRule, RuleGroup, Severity};
 use crate::{RulesError, Scope, absent, increase, le_values};
+use alerting_core::instrument::{InstrumentError, InstrumentedFn};
 use alerting_core::metrics::MetricRef;
 
 /// What counts as a bad event, and out of what.
@@ -16,6 +17,9 @@ use alerting_core::metrics::MetricRef;
 pub struct Sli {
     kind: SliKind,
     what: String,
+    /// A function name that is no linked call site: reported by
+    /// [`Slo`]'s rules.
+    unknown: Option<InstrumentError>,
 }
 
 #[derive(Clone, Debug)]
@@ -38,19 +42,43 @@ impl Sli {
                 total: total.into(),
             },
             what,
+            unknown: None,
         }
     }
 
     /// Calls of an `#[instrumented]` function that failed (`error`,
     /// `panic`) out of those that finished (`cancelled` left out).
+    /// `function` must be a linked call site ([`Instrumented::function`]);
+    /// otherwise the SLO's rules are a [`RulesError::Instrumented`] naming
+    /// the closest one.
     pub fn instrumented(functions: &Instrumented, function: &str) -> Self {
+        match functions.function(function) {
+            Ok(f) => Self::instrumented_fn(&f),
+            Err(e) => Self::unknown_function(functions, function, e),
+        }
+    }
+
+    /// [`instrumented`](Self::instrumented) from a function's reference.
+    pub fn instrumented_fn(function: &InstrumentedFn) -> Self {
         Self {
             kind: SliKind::Ratio {
-                errors: functions.errors().eq("function", function),
-                total: functions.finished().eq("function", function),
+                errors: function.errors(),
+                total: function.finished(),
             },
-            what: format!("calls of `{function}` that failed"),
+            what: format!("calls of `{}` that failed", function.name()),
+            unknown: None,
         }
+    }
+
+    /// An SLI on the family-wide selectors that reports `error`.
+    fn unknown_function(functions: &Instrumented, function: &str, error: InstrumentError) -> Self {
+        let mut sli = Self::error_ratio(
+            functions.errors().eq("function", function),
+            functions.finished().eq("function", function),
+        );
+        sli.what = format!("calls of `{function}` that failed");
+        sli.unknown = Some(error);
+        sli
     }
 
     /// Requests to an HTTP route answered with a 5xx status, out of all
@@ -62,6 +90,7 @@ impl Sli {
                 total: requests.select().eq("route", route),
             },
             what: format!("requests to `{route}` answered with 5xx"),
+            unknown: None,
         }
     }
 
@@ -81,23 +110,37 @@ impl Sli {
                 threshold: threshold.as_secs_f64(),
             },
             what,
+            unknown: None,
         }
     }
 
-    /// Calls of an `#[instrumented]` function slower than `threshold`.
+    /// Calls of an `#[instrumented]` function slower than `threshold` (a
+    /// bucket bound of the function's histogram). `function` must be a
+    /// linked call site, as for [`instrumented`](Self::instrumented).
     pub fn instrumented_latency(
         functions: &Instrumented,
         function: &str,
         threshold: Duration,
     ) -> Self {
-        let mut sli = Self::latency(
-            functions.duration().select().eq("function", function),
-            threshold,
-        );
-        sli.what = format!(
-            "calls of `{function}` slower than {}",
-            fmt_seconds(threshold)
-        );
+        match functions.function(function) {
+            Ok(f) => Self::instrumented_fn_latency(&f, threshold),
+            Err(e) => {
+                let mut sli = Self::latency(
+                    functions.duration().select().eq("function", function),
+                    threshold,
+                );
+                sli.unknown = Some(e);
+                sli
+            }
+        }
+    }
+
+    /// [`instrumented_latency`](Self::instrumented_latency) from a
+    /// function's reference.
+    pub fn instrumented_fn_latency(function: &InstrumentedFn, threshold: Duration) -> Self {
+        let name = function.name();
+        let mut sli = Self::latency(function.duration().select().eq("function", name), threshold);
+        sli.what = format!("calls of `{name}` slower than {}", fmt_seconds(threshold));
         sli
     }
 
@@ -523,6 +566,9 @@ impl Slo {
     }
 
     fn validate(&self) -> Result<(), RulesError> {
+        if let Some(unknown) = &self.sli.unknown {
+            return Err(RulesError::Instrumented(unknown.clone()));
+        }
         if !super::expr::is_label_name(&self.name) {
             return Err(RulesError::InvalidName {
                 what: "SLO",

@@ -554,6 +554,9 @@ const BURN_HELD: Duration = Duration::from_secs(3600);
 /// use alerting_rules::{Matcher, Sli, Slo, builtin};
 /// use alerting_rules::prelude::*;
 ///
+/// #[alerting_core::instrumented]
+/// async fn checkout() {}
+///
 /// let registry = Registry::builder().const_label("service", "shop").build()?;
 /// let fns = builtin::Instrumented::new(&registry);
 /// let slo = Slo::new("checkout", Sli::instrumented(&fns, "checkout"), 0.999).service("shop");

@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use alerting_core::instrumented;
 use alerting_core::metrics::{Counter, Named, Registry};
 use alerting_rules::dashboards::{Dashboard, DashboardError, Panel, Row, Unit};
 use alerting_rules::prelude::*;
@@ -13,6 +14,11 @@ use alerting_rules::testing::{AlertTest, ExpectedAlert, RuleTests, TestCase};
 use alerting_rules::{
     AlertRule, Expr, RuleFile, RuleGroup, RulesError, Scope, Sli, Slo, builtin, packs, rate,
 };
+
+/// The function the SLOs below are about: a linked `#[instrumented]`
+/// call site, as rules require.
+#[instrumented]
+fn checkout() {}
 
 const FIVE: Duration = Duration::from_secs(300);
 

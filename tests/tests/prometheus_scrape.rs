@@ -3,7 +3,10 @@
 //! The example runs as its own process with its API and admin endpoints on
 //! free 127.0.0.1 ports and a bearer token on `/metrics`; Prometheus
 //! (Debian's package, installed by `.ci/run`) scrapes the admin port every
-//! second with that token. The test waits (bounded) until the target is up
+//! second with that token. Before any traffic the test reads `/metrics`
+//! itself: the never-called `#[instrumented] slow` already has its zero
+//! series, in an exposition `promtool check metrics` accepts. It waits
+//! (bounded) until the target is up
 //! through Prometheus' HTTP API, queries metrics the example exposes, checks
 //! that Prometheus negotiated OpenMetrics, and finally stops the example
 //! with `SIGTERM` to see it shut down cleanly.
@@ -125,12 +128,73 @@ impl Drop for Hello {
     }
 }
 
+/// `promtool check metrics` on `text`: (passed, report).
+fn promtool_check_metrics(text: &str) -> (bool, String) {
+    use std::io::Write;
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool not found: install Debian's `prometheus` package (.ci/run does)");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(text.as_bytes())
+        .expect("write to promtool");
+    let out = child.wait_with_output().expect("promtool output");
+    let mut report = String::from_utf8_lossy(&out.stdout).into_owned();
+    report.push_str(&String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), report)
+}
+
+/// The sample of `metric` for `function="slow"` (and `extra` labels) in
+/// `text`, if there is one.
+fn slow_sample(text: &str, metric: &str, extra: &str) -> Option<String> {
+    text.lines()
+        .find(|l| {
+            l.starts_with(&format!("{metric}{{"))
+                && l.contains(r#"function="slow""#)
+                && l.contains(extra)
+        })
+        .and_then(|l| l.rsplit(' ').next())
+        .map(str::to_owned)
+}
+
 #[test]
 fn prometheus_scrapes_the_hello_example() {
     let mut hello = Hello::start();
 
-    // Some traffic to count.
+    // Before any call, `#[instrumented] slow` already has its series at 0
+    // (the bootstrap's global registry registered every linked call
+    // site), in an exposition promtool accepts.
     let agent = ureq::agent();
+    let before = agent
+        .get(format!("http://{}/metrics", hello.admin))
+        .header("Authorization", &format!("Bearer {TOKEN}"))
+        .call()
+        .expect("GET /metrics")
+        .body_mut()
+        .read_to_string()
+        .expect("exposition");
+    let (ok, report) = promtool_check_metrics(&before);
+    assert!(ok, "promtool check metrics failed:\n{report}\n{before}");
+    for (metric, extra) in [
+        ("function_calls_total", r#"outcome="ok""#),
+        ("function_calls_total", r#"outcome="error""#),
+        ("function_call_duration_seconds_count", ""),
+        ("function_calls_in_flight", ""),
+    ] {
+        assert_eq!(
+            slow_sample(&before, metric, extra).as_deref(),
+            Some("0"),
+            "{metric} {extra} of slow in:\n{before}"
+        );
+    }
+
+    // Some traffic to count.
     for _ in 0..3 {
         let mut reply = agent
             .get(format!("http://{}/hello/prometheus", hello.api))
@@ -178,6 +242,13 @@ fn prometheus_scrapes_the_hello_example() {
             .query_value(r#"health_check_status{job="hello",check="self"}"#)
             .unwrap(),
         Some(1.0)
+    );
+    // Prometheus sees the never-called function's zero series too.
+    assert_eq!(
+        prometheus
+            .query_value(r#"sum(function_calls_total{job="hello",function="slow"})"#)
+            .unwrap(),
+        Some(0.0)
     );
     // The scrapes themselves are not counted as traffic.
     let scrapes = prometheus

@@ -25,7 +25,8 @@ use super::{BuildContext, Metric, MetricKind, MetricsError};
 pub enum MetricOrigin {
     /// Registered as a [`Named`] metric.
     Registered,
-    /// A family `#[instrumented]` registers on a function's first call.
+    /// A family of `#[instrumented]` call sites (registered when the global
+    /// registry is installed, or on a function's first call).
     Instrumented,
     /// Written by a [`HealthRegistry`](crate::health::HealthRegistry).
     Health,

@@ -193,12 +193,24 @@ impl Registry {
 
     /// Makes `registry` the process-wide default. Call it once, at start-up,
     /// before anything uses [`Registry::global`].
+    ///
+    /// Every linked `#[instrumented]` function without a `registry = …`
+    /// option then has its families and zero series in it (calls at 0 for
+    /// each outcome, the duration histogram at count 0, in-flight at 0),
+    /// before its first call: see
+    /// [`register_call_sites`](Registry::register_call_sites).
     pub fn set_global(registry: Registry) -> Result<(), MetricsError> {
         GLOBAL
             .set(registry)
             .map_err(|_| MetricsError::GlobalAlreadySet)?;
         GLOBAL_CHOSEN.store(true, Ordering::Relaxed);
+        crate::instrument::register_global_sites();
         Ok(())
+    }
+
+    /// The default registry if it exists already (never creates it).
+    pub(crate) fn global_if_set() -> Option<&'static Registry> {
+        GLOBAL.get()
     }
 
     /// Records that an endpoint serves this registry's exposition, for

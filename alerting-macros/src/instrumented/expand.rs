@@ -103,10 +103,13 @@ pub(crate) fn expand(args: &Args, function: ItemFn) -> syn::Result<TokenStream> 
         || quote!(::core::option::Option::None),
         |l| quote!(::core::option::Option::Some(#l)),
     );
-    let registry = args
-        .registry
-        .as_ref()
-        .map_or_else(|| quote!(#private::Registry::global), |p| quote!(#p));
+    let registry = args.registry.as_ref().map_or_else(
+        || quote!(#private::SiteRegistry::Global),
+        |p| {
+            let text = quote!(#p).to_string().replace(' ', "");
+            quote!(#private::SiteRegistry::Custom { path: #text, get: #p })
+        },
+    );
 
     let ret_ty = match &sig.output {
         ReturnType::Type(_, ty) if nameable(ty) => Some(quote!(#ty)),
@@ -170,6 +173,8 @@ pub(crate) fn expand(args: &Args, function: ItemFn) -> syn::Result<TokenStream> 
     };
 
     let site = format_ident!("__ALERTING_SITE");
+    let linked = format_ident!("__ALERTING_LINKED");
+    let linkme = quote!(#private::linkme);
     Ok(quote! {
         #(#attrs)*
         #vis #sig {
@@ -185,6 +190,11 @@ pub(crate) fn expand(args: &Args, function: ItemFn) -> syn::Result<TokenStream> 
                 help: #help,
                 registry: #registry,
             });
+            // Collected at link time: rules, dashboards and the registry
+            // know the site before its first call.
+            #[#private::distributed_slice(#private::CALL_SITES)]
+            #[linkme(crate = #linkme)]
+            static #linked: &#private::CallSite = &#site;
             #instrument_import
             let __alerting_guard = #site.start(#is_async);
             #enter_span

@@ -11,8 +11,11 @@ pub async fn handle(&self, batch_id: u32) -> Result<Response, Error> {
         labels: &[("event_type", "swap")],
         buckets: my_alerting::__private::SiteBuckets::List(&[0.005f64, 0.05f64, 0.5f64]),
         help: ::core::option::Option::None,
-        registry: my_alerting::__private::Registry::global,
+        registry: my_alerting::__private::SiteRegistry::Global,
     });
+    #[my_alerting::__private::distributed_slice(my_alerting::__private::CALL_SITES)]
+    #[linkme(crate = my_alerting::__private::linkme)]
+    static __ALERTING_LINKED: &my_alerting::__private::CallSite = &__ALERTING_SITE;
     use my_alerting::__private::tracing::Instrument as _;
     let __alerting_guard = __ALERTING_SITE.start(true);
     let __alerting_span = my_alerting::__private::tracing::info_span!(

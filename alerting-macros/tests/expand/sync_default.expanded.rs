@@ -9,8 +9,13 @@ fn parse(input: &str) -> Result<u32, ParseError> {
         labels: &[],
         buckets: ::alerting_core::__private::SiteBuckets::Default,
         help: ::core::option::Option::None,
-        registry: ::alerting_core::__private::Registry::global,
+        registry: ::alerting_core::__private::SiteRegistry::Global,
     });
+    #[::alerting_core::__private::distributed_slice(
+        ::alerting_core::__private::CALL_SITES
+    )]
+    #[linkme(crate = ::alerting_core::__private::linkme)]
+    static __ALERTING_LINKED: &::alerting_core::__private::CallSite = &__ALERTING_SITE;
     let __alerting_guard = __ALERTING_SITE.start(false);
     let __alerting_ret = ::alerting_core::__private::call_once(move || -> Result<
         u32,

@@ -14,14 +14,11 @@ use alerting_core::metrics::{
 };
 
 /// The app's `#[instrumented]` functions (`src/pipeline.rs`,
-/// `src/price.rs`, `src/sinks.rs`), which the generated SLOs and dashboard
-/// name.
+/// `src/price.rs`, `src/sinks.rs`) that the generated dashboard gives a row
+/// each, in this order. Their options come from the attributes (the
+/// linked call sites); a name that is no call site fails generation.
 pub const INSTRUMENTED_FUNCTIONS: &[&str] =
     &["process_swap_event", "fetch_token_info", "send_alert"];
-
-/// Those of [`INSTRUMENTED_FUNCTIONS`] with the `in_flight` option (the
-/// others write no `function_calls_in_flight` series).
-pub const IN_FLIGHT_FUNCTIONS: &[&str] = &["process_swap_event"];
 
 /// What happened to a call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelValue)]

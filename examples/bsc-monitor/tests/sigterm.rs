@@ -114,10 +114,12 @@ async fn sigterm_past_the_deadline_counts_the_rest_as_aborted() {
         still > 0,
         "a zero deadline should leave work running\n{out}"
     );
+    // Aborted: the work still running when the closers ran. With a zero
+    // deadline that can include a message whose guard was taken just after
+    // the drain ended (read before intake stopped, started after), which
+    // the report does not count as still running; every message is still
+    // accounted for.
     let aborted = field(&out, "aborted");
-    assert!(
-        aborted > 0 && aborted <= still,
-        "aborted {aborted}, still running {still}\n{out}"
-    );
+    assert!(aborted > 0, "aborted {aborted}, still running {still}\n{out}");
     assert_eq!(field(&out, "unaccounted"), 0, "{out}");
 }

@@ -98,7 +98,7 @@ async fn faults_are_counted_by_batch_and_reason() {
         let series = format!(r#"function="{function}",module="sol_monitor::conn""#);
         assert!(text.contains(&series), "missing {series} in\n{text}");
     }
-    // …and the in-flight gauge exactly for those declared to have one.
+    // …and the in-flight gauge exactly for those whose attribute has one.
     for function in sol_monitor::metrics::INSTRUMENTED_FUNCTIONS {
         let gauge = text.lines().any(|l| {
             l.starts_with("function_calls_in_flight{")
@@ -106,7 +106,8 @@ async fn faults_are_counted_by_batch_and_reason() {
         });
         assert_eq!(
             gauge,
-            sol_monitor::metrics::IN_FLIGHT_FUNCTIONS.contains(function),
+            alerting_core::instrument::call_sites()
+                .any(|s| s.function() == *function && s.has_in_flight()),
             "function_calls_in_flight of {function}"
         );
     }
