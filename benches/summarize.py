@@ -55,6 +55,14 @@ GROUPS = {
             ("measured_vecs", "measured: `CounterVec::inc` + `HistogramVec::observe`"),
         ],
     ),
+    "dynamic_get_or_create": (
+        "prometheus_client_get_or_create",
+        [
+            ("ours", "ours: `DynamicFamily::get_or_create(&labels).inc()`"),
+            ("ours_idle_timeout", "ours, with an idle timeout"),
+            ("prometheus_client_get_or_create", "prometheus-client: `Family::get_or_create(&labels).inc()` (reference)"),
+        ],
+    ),
     "encode": (
         "prometheus_client",
         [
@@ -238,6 +246,15 @@ def print_targets(results):
                 ratio(g, ours, "measured_counter_vec"),
                 lambda v: v <= 2,
             )
+    for ours in ["ours", "ours_idle_timeout"]:
+        one = median(results, "dynamic_get_or_create/1_thread", ours)
+        two = median(results, "dynamic_get_or_create/2_threads", ours)
+        row(
+            f"`DynamicFamily::get_or_create` of an existing series on 2 threads ≤ 2× its 1-thread time ({ours})",
+            "2-thread / 1-thread",
+            two / one if one and two else None,
+            lambda v: v <= 2,
+        )
     row(
         "encoding 100,000 series no slower than prometheus-client",
         "ours / prometheus_client in `encode/100k`",

@@ -8,6 +8,11 @@
 //!   counter keyed by two enum labels (`method` × `status`, 12 series).
 //! - `counter_plus_histogram/{1_thread,2_threads}`: the same increment plus one
 //!   observation into a latency histogram with the same labels.
+//! - `dynamic_get_or_create/{1_thread,2_threads}`: `get_or_create(&labels)`
+//!   of an existing series keyed by an owned `String` label (an address)
+//!   in a family of 1,000 series, then `.inc()`: ours (`DynamicFamily`,
+//!   without and with an idle timeout) against prometheus-client's
+//!   `Family::get_or_create`.
 //! - `encode/{10k,100k}`: a counter family with 10,000 / 100,000 series keyed
 //!   by a string label, written in the Prometheus text format.
 //!
@@ -378,6 +383,54 @@ fn counter_plus_histogram(c: &mut Criterion) {
     }
 }
 
+fn dynamic_get_or_create(c: &mut Criterion) {
+    const SERIES: usize = 1_000;
+    let registry = Registry::new();
+    let ours: DynamicFamily<Token, Counter> = registry
+        .register("bench_dynamic_swaps_total", "Swaps seen, by token")
+        .expect("register dynamic family");
+    let ours_idle: DynamicFamily<Token, Counter> = registry
+        .register_with(
+            "bench_dynamic_idle_swaps_total",
+            "Swaps seen, by token",
+            MetricOptions::new().idle_timeout(Duration::from_secs(3600)),
+        )
+        .expect("register dynamic family with idle timeout");
+    let pc = prometheus_client::metrics::family::Family::<Token, Counter>::default();
+    for i in 0..SERIES {
+        let labels = Token { token: token(i) };
+        ours.get_or_create(&labels);
+        ours_idle.get_or_create(&labels);
+        drop(pc.get_or_create(&labels));
+    }
+    let labels = Token {
+        token: token(SERIES / 2),
+    };
+    for threads in [1, 2] {
+        let mut group = c.benchmark_group(if threads == 1 {
+            "dynamic_get_or_create/1_thread"
+        } else {
+            "dynamic_get_or_create/2_threads"
+        });
+        timing(&mut group, threads);
+        bench_op(&mut group, "ours", threads, || {
+            ours.get_or_create(black_box(&labels)).inc();
+        });
+        bench_op(&mut group, "ours_idle_timeout", threads, || {
+            ours_idle.get_or_create(black_box(&labels)).inc();
+        });
+        bench_op(
+            &mut group,
+            "prometheus_client_get_or_create",
+            threads,
+            || {
+                pc.get_or_create(black_box(&labels)).inc();
+            },
+        );
+        group.finish();
+    }
+}
+
 /// The token label of series `i`: an address-like 42-byte string.
 fn token(i: usize) -> String {
     format!("0x{i:040x}")
@@ -520,6 +573,6 @@ fn check_exposition(who: &str, text: &str, n: usize) {
 criterion_group! {
     name = benches;
     config = Criterion::default();
-    targets = counter_inc, counter_plus_histogram, encode
+    targets = counter_inc, counter_plus_histogram, dynamic_get_or_create, encode
 }
 criterion_main!(benches);

@@ -13,6 +13,8 @@
 //! - [`Buckets`]: histogram bounds, presets and builders.
 //! - [`Outcome`]: the standard outcome label value.
 //! - [`ProcessCollector`]: `process_*` metrics from `/proc`.
+//! - [`BuildInfo`]: `build_info{version, revision, rustc, features} 1`,
+//!   exported by [`build_info!`](crate::build_info).
 //!
 //! # The hot path
 //!
@@ -43,6 +45,7 @@
 //! ```
 
 mod buckets;
+mod build_info;
 mod family;
 mod histogram;
 pub mod http;
@@ -58,6 +61,7 @@ mod striped;
 use std::fmt;
 
 pub use buckets::{BucketError, Buckets, IntoBuckets, MAX_BUCKETS};
+pub use build_info::{BuildInfo, UNKNOWN_REVISION};
 pub use family::{DEFAULT_MAX_SERIES, DynamicFamily, Family, OVERFLOW_LABEL_VALUE};
 pub use histogram::{Histogram, HistogramTimer};
 pub use labels::{EnumLabel, FixedLabelSet, LabelSet};
