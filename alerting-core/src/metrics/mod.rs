@@ -13,6 +13,8 @@
 //! - [`Buckets`]: histogram bounds, presets and builders.
 //! - [`Outcome`]: the standard outcome label value.
 //! - [`ProcessCollector`]: `process_*` metrics from `/proc`.
+//! - [`runtime::RuntimeCollector`]: the tokio runtime's own metrics
+//!   (feature `runtime`).
 //! - [`BuildInfo`]: `build_info{version, revision, rustc, features} 1`,
 //!   exported by [`build_info!`](crate::build_info).
 //!
@@ -55,6 +57,8 @@ mod outcome;
 mod process;
 mod reference;
 mod registry;
+#[cfg(feature = "runtime")]
+pub mod runtime;
 mod scope;
 mod striped;
 

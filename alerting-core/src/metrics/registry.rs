@@ -418,6 +418,36 @@ impl Registry {
         Ok(())
     }
 
+    /// Adds the [`RuntimeCollector`](super::runtime::RuntimeCollector) of
+    /// the runtime `handle` belongs to: its workers, alive tasks, global
+    /// queue depth, and each worker's busy time and park count, read at
+    /// each scrape under standard `tokio_runtime_*` names (not prefixed
+    /// with the namespace). Fails with [`MetricsError::Duplicate`] when a
+    /// runtime collector is already registered.
+    #[cfg(feature = "runtime")]
+    pub fn register_runtime_metrics(
+        &self,
+        handle: tokio::runtime::Handle,
+    ) -> Result<(), MetricsError> {
+        let mut state = self
+            .inner
+            .state
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        let samples: Vec<String> = super::runtime::NAMES
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        check_free(&state, "tokio_runtime_*", &samples)?;
+        for sample in samples {
+            state.samples.insert(sample, "runtime collector".to_owned());
+        }
+        state
+            .registry
+            .register_collector(Box::new(super::runtime::RuntimeCollector::new(handle)));
+        Ok(())
+    }
+
     /// Adds a prometheus-client [`Collector`] as it is: an escape hatch for
     /// metrics made elsewhere. Its names are not checked.
     pub fn register_collector(&self, collector: Box<dyn Collector>) {
