@@ -13,6 +13,10 @@
 //!   in a family of 1,000 series, then `.inc()`: ours (`DynamicFamily`,
 //!   without and with an idle timeout) against prometheus-client's
 //!   `Family::get_or_create`.
+//! - `encode_mixed/10k_counters_1k_histograms`: one scrape of a counter
+//!   family with 10,000 series and a latency-histogram family with 1,000
+//!   series (14 buckets), both keyed by a string label, in the Prometheus
+//!   text format: ours against prometheus-client's own encoder.
 //! - `encode/{10k,100k}`: a counter family with 10,000 / 100,000 series keyed
 //!   by a string label, written in the Prometheus text format.
 //!
@@ -541,6 +545,114 @@ fn encode(c: &mut Criterion) {
     }
 }
 
+fn encode_mixed(c: &mut Criterion) {
+    let (counters, histograms) = if test_mode() {
+        (100, 10)
+    } else {
+        (10_000, 1_000)
+    };
+    let mut group = c.benchmark_group("encode_mixed/10k_counters_1k_histograms");
+    group
+        .throughput(Throughput::Elements((counters + histograms) as u64))
+        .sample_size(20)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(4));
+    // The same values in both: counter i at i, histogram i with two
+    // observations.
+    let observations = |i: usize| [LATENCY_SAMPLE, 0.05 + (i % 100) as f64 / 100.0];
+
+    let registry = Registry::new();
+    let ours_counters: DynamicFamily<Token, Counter> = registry
+        .register_with(
+            "token_swaps_total",
+            "Swaps seen, by token",
+            MetricOptions::new().max_series(counters),
+        )
+        .expect("register counter family");
+    let ours_histograms: DynamicFamily<Token, Histogram> = registry
+        .register_with(
+            "token_swap_duration_seconds",
+            "Time to process a swap, by token",
+            MetricOptions::new()
+                .max_series(histograms)
+                .buckets(Buckets::latency()),
+        )
+        .expect("register histogram family");
+    let mut pc_registry = prometheus_client::registry::Registry::default();
+    let pc_counters = prometheus_client::metrics::family::Family::<Token, Counter>::default();
+    let pc_histograms =
+        prometheus_client::metrics::family::Family::<Token, PcHistogram, _>::new_with_constructor(
+            pc_histogram as fn() -> PcHistogram,
+        );
+    pc_registry.register("token_swaps", "Swaps seen, by token", pc_counters.clone());
+    pc_registry.register_with_unit(
+        "token_swap_duration",
+        "Time to process a swap, by token",
+        prometheus_client::registry::Unit::Seconds,
+        pc_histograms.clone(),
+    );
+    for i in 0..counters {
+        let labels = Token { token: token(i) };
+        ours_counters.get_or_create(&labels).inc_by(i as u64);
+        pc_counters.get_or_create(&labels).inc_by(i as u64);
+    }
+    for i in 0..histograms {
+        let labels = Token { token: token(i) };
+        for v in observations(i) {
+            ours_histograms.get_or_create(&labels).observe(v);
+            pc_histograms.get_or_create(&labels).observe(v);
+        }
+    }
+
+    let mut buf = String::new();
+    registry
+        .encode(Format::Prometheus, &mut buf)
+        .expect("encode");
+    let mut pc_buf = String::new();
+    prometheus_client::encoding::prometheus_text::encode(&mut pc_buf, &pc_registry)
+        .expect("encode");
+    for (who, text) in [("ours", &buf), ("prometheus-client", &pc_buf)] {
+        check_exposition(who, text, counters);
+        let buckets = text
+            .lines()
+            .filter(|l| l.starts_with("token_swap_duration_seconds_bucket{"))
+            .count();
+        assert_eq!(buckets, histograms * (LATENCY_BUCKETS + 1), "{who}");
+    }
+    // The same lines, but for our `alerting_series_overflow_total`.
+    let sorted = |text: &str| {
+        let mut lines: Vec<String> = text
+            .lines()
+            .filter(|l| !l.contains("alerting_series_overflow"))
+            .map(str::to_owned)
+            .collect();
+        lines.sort_unstable();
+        lines
+    };
+    assert!(
+        sorted(&buf) == sorted(&pc_buf),
+        "ours and prometheus-client's expositions differ"
+    );
+
+    group.bench_function("ours", |b| {
+        b.iter(|| {
+            registry
+                .encode(Format::Prometheus, &mut buf)
+                .expect("encode");
+            black_box(buf.len())
+        });
+    });
+    group.bench_function("prometheus_client", |b| {
+        b.iter(|| {
+            pc_buf.clear();
+            prometheus_client::encoding::prometheus_text::encode(&mut pc_buf, &pc_registry)
+                .expect("encode");
+            black_box(pc_buf.len())
+        });
+    });
+    group.finish();
+}
+
 #[derive(measured::MetricGroup)]
 struct MeasuredTokens {
     /// Swaps seen, by token
@@ -573,6 +685,6 @@ fn check_exposition(who: &str, text: &str, n: usize) {
 criterion_group! {
     name = benches;
     config = Criterion::default();
-    targets = counter_inc, counter_plus_histogram, dynamic_get_or_create, encode
+    targets = counter_inc, counter_plus_histogram, dynamic_get_or_create, encode_mixed, encode
 }
 criterion_main!(benches);
