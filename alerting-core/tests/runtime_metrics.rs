@@ -40,6 +40,19 @@ fn value(text: &str, series: &str) -> f64 {
         .unwrap()
 }
 
+/// Scrapes until `done` holds, at most 500 times 10 ms; the last scrape.
+fn scrape_until(registry: &Registry, done: impl Fn(&str) -> bool) -> String {
+    let mut text = String::new();
+    for _ in 0..500 {
+        text = registry.encode_to_string(Format::Prometheus).unwrap();
+        if done(&text) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    text
+}
+
 #[test]
 fn runtime_metrics_follow_the_runtime_at_each_scrape() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -84,7 +97,22 @@ fn runtime_metrics_follow_the_runtime_at_each_scrape() {
         }
     });
 
-    let text = registry.encode_to_string(Format::Prometheus).unwrap();
+    // A worker hands its counts over when it parks, just after the work:
+    // scrape until they show (bounded).
+    let busy_of = |text: &str| -> f64 {
+        (0..2)
+            .map(|w| {
+                value(
+                    text,
+                    &format!(
+                        r#"tokio_runtime_worker_busy_seconds_total{{service="rt-test",worker="{w}"}}"#
+                    ),
+                )
+            })
+            .sum()
+    };
+    let text = scrape_until(&registry, |text| busy_of(text) > 0.0);
+    assert!(busy_of(&text) > 0.0, "{text}");
     let labels = r#"{service="rt-test"}"#;
     assert_eq!(value(&text, &format!("tokio_runtime_workers{labels}")), 2.0);
     assert!(
@@ -95,17 +123,6 @@ fn runtime_metrics_follow_the_runtime_at_each_scrape() {
         text.contains(&format!("tokio_runtime_global_queue_depth{labels} ")),
         "{text}"
     );
-    let busy: f64 = (0..2)
-        .map(|w| {
-            value(
-                &text,
-                &format!(
-                    r#"tokio_runtime_worker_busy_seconds_total{{service="rt-test",worker="{w}"}}"#
-                ),
-            )
-        })
-        .sum();
-    assert!(busy > 0.0, "{text}");
     for w in 0..2 {
         value(
             &text,
@@ -124,17 +141,10 @@ fn runtime_metrics_follow_the_runtime_at_each_scrape() {
         }
     });
     // A task is counted until its worker releases it, just after its
-    // output is handed over: allow the workers a moment (bounded).
-    let mut alive = f64::NAN;
-    for _ in 0..500 {
-        let text = registry.encode_to_string(Format::Prometheus).unwrap();
-        alive = value(&text, &format!("tokio_runtime_alive_tasks{labels}"));
-        if alive == 0.0 {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    assert_eq!(alive, 0.0);
+    // output is handed over: scrape until it shows (bounded).
+    let alive = |text: &str| value(text, &format!("tokio_runtime_alive_tasks{labels}"));
+    let text = scrape_until(&registry, |text| alive(text) == 0.0);
+    assert_eq!(alive(&text), 0.0, "{text}");
 }
 
 #[test]
