@@ -61,6 +61,7 @@ GROUPS = {
             ("ours", "ours: `DynamicFamily::get_or_create(&labels).inc()`"),
             ("ours_idle_timeout", "ours, with an idle timeout"),
             ("prometheus_client_get_or_create", "prometheus-client: `Family::get_or_create(&labels).inc()` (reference)"),
+            ("ours_distinct_series", "*aside:* ours, each thread its own series"),
         ],
     ),
     "encode_mixed": (

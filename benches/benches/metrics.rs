@@ -431,6 +431,18 @@ fn dynamic_get_or_create(c: &mut Criterion) {
                 pc.get_or_create(black_box(&labels)).inc();
             },
         );
+        if threads == 2 {
+            // Each thread its own series: what two threads cost each other
+            // when they share no series (the machine, not the family).
+            let own = [SERIES / 2, SERIES / 2 + 1].map(|i| Token { token: token(i) });
+            group.bench_function("ours_distinct_series", |b| {
+                b.iter_custom(|iters| {
+                    on_two_threads(iters, |t| {
+                        ours.get_or_create(black_box(&own[t])).inc();
+                    })
+                })
+            });
+        }
         group.finish();
     }
 }
