@@ -446,7 +446,8 @@ def main():
     if args.machine:
         print_machine(results)
     print_tables(results)
-    if any(g.startswith("counter_inc_2_enum_labels/") for g in results):
+    target_groups = ("counter_inc_2_enum_labels/", "dynamic_get_or_create/", "encode_mixed/", "encode/")
+    if any(g.startswith(target_groups) for g in results):
         print_targets(results)
     print_instrumented_targets(results)
     if args.spread:
