@@ -55,6 +55,22 @@ GROUPS = {
             ("measured_vecs", "measured: `CounterVec::inc` + `HistogramVec::observe`"),
         ],
     ),
+    "dynamic_get_or_create": (
+        "prometheus_client_get_or_create",
+        [
+            ("ours", "ours: `DynamicFamily::get_or_create(&labels).inc()`"),
+            ("ours_idle_timeout", "ours, with an idle timeout"),
+            ("prometheus_client_get_or_create", "prometheus-client: `Family::get_or_create(&labels).inc()` (reference)"),
+            ("ours_distinct_series", "*aside:* ours, each thread its own series"),
+        ],
+    ),
+    "encode_mixed": (
+        "prometheus_client",
+        [
+            ("ours", "ours: `Registry::encode(Format::Prometheus, &mut buf)`"),
+            ("prometheus_client", "prometheus-client: `prometheus_text::encode` (reference)"),
+        ],
+    ),
     "encode": (
         "prometheus_client",
         [
@@ -166,7 +182,7 @@ def print_tables(results):
             (f, f) for f in sorted(results[group_id]) if f not in rows_by_id
         ]
         ref = results[group_id].get(reference)
-        encode = prefix == "encode"
+        encode = prefix in ("encode", "encode_mixed")
         print(f"### `{group_id}`\n")
         if encode:
             print("| contender | median per encode | 95% CI of the median | per series | ratio to prometheus-client |")
@@ -238,6 +254,22 @@ def print_targets(results):
                 ratio(g, ours, "measured_counter_vec"),
                 lambda v: v <= 2,
             )
+    for ours in ["ours", "ours_idle_timeout"]:
+        one = median(results, "dynamic_get_or_create/1_thread", ours)
+        two = median(results, "dynamic_get_or_create/2_threads", ours)
+        row(
+            f"`DynamicFamily::get_or_create` of an existing series on 2 threads ≤ 2× its 1-thread time ({ours})",
+            "2-thread / 1-thread",
+            two / one if one and two else None,
+            lambda v: v <= 2,
+        )
+    row(
+        "one scrape of 10,000 counters + 1,000 histograms ≤ 1.0× prometheus-client",
+        "ours / prometheus_client in `encode_mixed/10k_counters_1k_histograms`",
+        ratio("encode_mixed/10k_counters_1k_histograms", "ours", "prometheus_client"),
+        lambda v: v <= 1.0,
+        fmt=lambda v: f"{v:.3f}×",
+    )
     row(
         "encoding 100,000 series no slower than prometheus-client",
         "ours / prometheus_client in `encode/100k`",
@@ -414,7 +446,8 @@ def main():
     if args.machine:
         print_machine(results)
     print_tables(results)
-    if any(g.startswith("counter_inc_2_enum_labels/") for g in results):
+    target_groups = ("counter_inc_2_enum_labels/", "dynamic_get_or_create/", "encode_mixed/", "encode/")
+    if any(g.startswith(target_groups) for g in results):
         print_targets(results)
     print_instrumented_targets(results)
     if args.spread:

@@ -11,7 +11,7 @@
 //! | step | what | from the configuration |
 //! |---|---|---|
 //! | 1 | the global `tracing` subscriber ([`crate::logging`]) | `[logging]` |
-//! | 2 | the [`Registry`]: namespace, constant labels (`service` = the service's name unless set), the process collector | `[metrics]` |
+//! | 2 | the [`Registry`]: namespace, constant labels (`service` = the service's name unless set), the process collector, the tokio runtime's metrics | `[metrics]` |
 //! | 3 | that registry installed with [`Registry::set_global`] | |
 //! | 4 | the [`Shutdown`] coordinator, listening for SIGINT/SIGTERM; the log guard is flushed as its last step | `[shutdown]` |
 //! | 5 | the [`HealthRegistry`], wired to shutdown (readiness down first) and exporting its metrics, background refresh started | `[health]` |
@@ -124,6 +124,7 @@ impl Observability {
             logging: true,
             install_global: true,
             process_collector: true,
+            runtime_metrics: true,
             signals: true,
         }
     }
@@ -178,6 +179,7 @@ pub struct ObservabilityBuilder {
     logging: bool,
     install_global: bool,
     process_collector: bool,
+    runtime_metrics: bool,
     signals: bool,
 }
 
@@ -220,6 +222,15 @@ impl ObservabilityBuilder {
         self
     }
 
+    /// Whether to register the metrics of the tokio runtime `start` is
+    /// called on ([`Registry::register_runtime_metrics`]: workers, alive
+    /// tasks, global queue depth, per-worker busy time and parks; default
+    /// true).
+    pub fn runtime_metrics(mut self, enabled: bool) -> Self {
+        self.runtime_metrics = enabled;
+        self
+    }
+
     /// Whether SIGINT and SIGTERM begin shutdown (default true). Tests that
     /// trigger shutdown themselves turn this off, so that a signal meant for
     /// the test runner is not taken.
@@ -241,9 +252,9 @@ impl ObservabilityBuilder {
         if self.name.trim().is_empty() {
             return Err(BootstrapError::EmptyName);
         }
-        if tokio::runtime::Handle::try_current().is_err() {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return Err(BootstrapError::NoRuntime);
-        }
+        };
         let log_guard = if self.logging {
             // Exported spans (`[logging.otlp]`) carry the service's name.
             let logging =
@@ -262,6 +273,11 @@ impl ObservabilityBuilder {
         if self.process_collector {
             registry
                 .register_process_collector()
+                .map_err(BootstrapError::Metrics)?;
+        }
+        if self.runtime_metrics {
+            registry
+                .register_runtime_metrics(runtime)
                 .map_err(BootstrapError::Metrics)?;
         }
         if self.install_global {

@@ -51,8 +51,9 @@
 //! - [`bootstrap`]: [`Observability`], the one-call set-up, and
 //!   [`MainError`], an error type for `main` that prints causes, not
 //!   `Debug`.
-//! - [`metrics`]: registry, typed families, buckets, the process collector,
-//!   encoding to the Prometheus text format and OpenMetrics.
+//! - [`metrics`]: registry, typed families, buckets, the process and tokio
+//!   runtime collectors, `build_info` ([`build_info!`]), encoding to the
+//!   Prometheus text format and OpenMetrics.
 //! - [`instrument`]: what [`#[instrumented]`](macro@instrumented) records
 //!   and the [`ErrorKind`](instrument::ErrorKind) trait.
 //! - [`health`]: the [`HealthCheck`](health::HealthCheck) trait, pushed

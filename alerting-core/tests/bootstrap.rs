@@ -55,6 +55,12 @@ async fn one_call_sets_up_logging_registry_global_health_and_shutdown() {
     // The process collector (not namespaced) and the health families.
     #[cfg(target_os = "linux")]
     assert!(text.contains("\nprocess_open_fds{"), "{text}");
+    // The runtime's metrics (not namespaced either): this test's runtime
+    // has one worker.
+    assert!(
+        text.contains(r#"tokio_runtime_workers{env="prod",service="orders"} 1"#),
+        "{text}"
+    );
 
     // Health runs already: a check added now is evaluated in the background.
     obs.health()
@@ -109,6 +115,7 @@ async fn a_service_label_from_the_config_wins() {
         .logging(false)
         .install_global(false)
         .process_collector(false)
+        .runtime_metrics(false)
         .signals(false)
         .start()
         .unwrap();
@@ -122,6 +129,7 @@ async fn a_service_label_from_the_config_wins() {
         "{text}"
     );
     assert!(!text.contains("process_"), "{text}");
+    assert!(!text.contains("tokio_runtime_"), "{text}");
     // Config untouched: the label was added to the registry only.
     assert!(!obs.config().metrics.const_labels.contains_key("env"));
 }

@@ -69,6 +69,43 @@ fn histogram_encodes_like_prometheus_client() {
     assert_eq!(h.bucket_counts(), vec![2, 3, 5, 6, 7]);
 }
 
+/// Around the number of buckets encoded without an allocation (31 bounds
+/// and `+Inf`), and far past it.
+#[test]
+fn histograms_of_many_buckets_encode_like_prometheus_client() {
+    for n in [1, 30, 31, 32, 100] {
+        let bounds: Vec<f64> = (1..=n).map(|i| f64::from(i) * 0.01).collect();
+        let ours = Registry::new();
+        let h: Histogram = ours
+            .register_with(
+                "work_seconds",
+                "Work",
+                MetricOptions::new().buckets(Buckets::new(bounds.clone()).unwrap()),
+            )
+            .unwrap();
+        let mut reference = prometheus_client::registry::Registry::default();
+        let theirs = prometheus_client::metrics::histogram::Histogram::new(bounds.iter().copied());
+        reference.register_with_unit(
+            "work",
+            "Work",
+            prometheus_client::registry::Unit::Seconds,
+            theirs.clone(),
+        );
+        for i in 0..=(n + 2) {
+            let v = f64::from(i) * 0.0099;
+            h.observe(v);
+            theirs.observe(v);
+        }
+        let mut expected = String::new();
+        prometheus_client::encoding::prometheus_text::encode(&mut expected, &reference).unwrap();
+        assert_eq!(
+            ours.encode_to_string(Format::Prometheus).unwrap(),
+            expected,
+            "{n} bounds"
+        );
+    }
+}
+
 #[test]
 fn enum_family_has_every_series_from_the_start() {
     let r = Registry::new();

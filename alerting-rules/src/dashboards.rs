@@ -833,6 +833,58 @@ impl Dashboard {
         self.row(row)
     }
 
+    /// The tokio runtime, from the runtime collector
+    /// ([`Registry::register_runtime_metrics`]): the share of time its
+    /// workers are busy (1 is saturated: see
+    /// [`packs::runtime_saturated`](crate::packs::runtime_saturated)),
+    /// alive tasks, the global queue depth, and how often workers park.
+    #[must_use]
+    pub fn runtime(self) -> Self {
+        let refs = alerting_core::metrics::runtime::RuntimeCollector::metric_refs();
+        let sel = |m: MetricRef| self.filtered(m);
+        let by = ["instance"];
+        let row = Row::new("Runtime")
+            .panel(
+                Panel::timeseries("Workers busy", Unit::Ratio)
+                    .width(6)
+                    .min(0.0)
+                    .description(
+                        "Share of time the tokio workers were busy, averaged over the workers; \
+                         near 100% tasks wait for a worker.",
+                    )
+                    .query(
+                        rate(sel(refs.worker_busy_seconds.clone()), FIVE_MINUTES).sum_by(&by)
+                            / Expr::from(sel(refs.workers.clone())).sum_by(&by),
+                        "{{instance}}",
+                    ),
+            )
+            .panel(
+                Panel::timeseries("Alive tasks", Unit::Short)
+                    .width(6)
+                    .min(0.0)
+                    .query(Expr::from(sel(refs.alive_tasks.clone())), "{{instance}}"),
+            )
+            .panel(
+                Panel::timeseries("Global queue depth", Unit::Short)
+                    .width(6)
+                    .min(0.0)
+                    .query(
+                        Expr::from(sel(refs.global_queue_depth.clone())),
+                        "{{instance}}",
+                    ),
+            )
+            .panel(
+                Panel::timeseries("Worker parks", Unit::OpsPerSecond)
+                    .width(6)
+                    .min(0.0)
+                    .query(
+                        rate(sel(refs.worker_parks.clone()), FIVE_MINUTES).sum_by(&by),
+                        "{{instance}}",
+                    ),
+            );
+        self.row(row)
+    }
+
     /// The rows every service's dashboard ends with, after its own: a row
     /// per `#[instrumented]` function of `names`
     /// ([`instrumented_functions`](Self::instrumented_functions)), the

@@ -19,6 +19,7 @@
 //! | [`db_pool_near_exhaustion`] | `DatabasePoolNearExhaustion` | critical, for 2m |
 //! | [`redis_errors`] | `RedisErrors` | critical, for 2m |
 //! | [`high_resident_memory`] | `HighMemoryUsage` | warning, for 5m |
+//! | [`runtime_saturated`] | `RuntimeSaturated` | warning, for 10m |
 //! | [`scrape_target_down`] | `ScrapeTargetDown` | critical, for 1m |
 //! | [`health_check_down`] | `HealthCheckDown` | critical, for 1m |
 //!
@@ -39,6 +40,7 @@ use crate::rule::{AlertRule, Severity};
 use crate::slo::{fmt_seconds, percent};
 use crate::testing::{ExpectedAlert, TestCase, fires_and_stays_silent, humanize1024};
 use crate::{absent, builtin, fmt_duration};
+use alerting_core::metrics::runtime::RuntimeCollector;
 use alerting_core::metrics::{MetricRef, Registry};
 
 const FIVE_MINUTES: Duration = Duration::from_secs(300);
@@ -269,6 +271,59 @@ pub fn high_resident_memory(resident: impl Into<Selector>, max_bytes: f64) -> Al
             "Resident memory is {{{{ $value | humanize1024 }}}}B on {{{{ $labels.instance }}}} \
          (threshold {}).",
             bytes(max_bytes)
+        ))
+}
+
+/// `RuntimeSaturated`: the tokio runtime's workers were busy (not
+/// parked) more than `max_ratio` of the time over 5 minutes, for 10
+/// minutes, per `by` (`&["instance"]`: one alert per process). Tasks then
+/// wait for a worker, so every latency of the service grows, whatever it
+/// waits on. Reads the runtime collector's
+/// `tokio_runtime_worker_busy_seconds_total` and `tokio_runtime_workers`
+/// ([`Registry::register_runtime_metrics`]); [`runtime_saturated_of`]
+/// takes narrowed selectors.
+///
+/// ```
+/// use alerting_rules::packs;
+///
+/// let rule = packs::runtime_saturated(&["instance"], 0.9);
+/// assert_eq!(rule.name(), "RuntimeSaturated");
+/// assert_eq!(
+///     rule.expr().text(),
+///     "sum by (instance) (rate(tokio_runtime_worker_busy_seconds_total[5m])) \
+///      / sum by (instance) (tokio_runtime_workers) > 0.9",
+/// );
+/// ```
+pub fn runtime_saturated(by: &[&str], max_ratio: f64) -> AlertRule {
+    let refs = RuntimeCollector::metric_refs();
+    runtime_saturated_of(
+        refs.worker_busy_seconds.select(),
+        refs.workers.select(),
+        by,
+        max_ratio,
+    )
+}
+
+/// [`runtime_saturated`] on narrowed selectors (`busy`:
+/// `tokio_runtime_worker_busy_seconds_total`, `workers`:
+/// `tokio_runtime_workers`, with the same matchers).
+pub fn runtime_saturated_of(
+    busy: Selector,
+    workers: Selector,
+    by: &[&str],
+    max_ratio: f64,
+) -> AlertRule {
+    let busy_ratio = rate(busy, FIVE_MINUTES).sum_by(by) / Expr::from(workers).sum_by(by);
+    AlertRule::new("RuntimeSaturated", busy_ratio.gt(max_ratio))
+        .for_duration(Duration::from_secs(600))
+        .summary(format!("tokio runtime saturated{}", scoped(by)))
+        .description(format!(
+            "The tokio runtime's workers were busy {{{{ $value | humanizePercentage }}}} of the \
+             time over the last 5 minutes{} (threshold {}): tasks wait for a free worker, so \
+             every latency of the service grows. Look for blocking calls or CPU-heavy work on \
+             the runtime, or give it more workers.",
+            scoped(by),
+            percent(max_ratio)
         ))
 }
 

@@ -8,6 +8,15 @@
 //!   counter keyed by two enum labels (`method` × `status`, 12 series).
 //! - `counter_plus_histogram/{1_thread,2_threads}`: the same increment plus one
 //!   observation into a latency histogram with the same labels.
+//! - `dynamic_get_or_create/{1_thread,2_threads}`: `get_or_create(&labels)`
+//!   of an existing series keyed by an owned `String` label (an address)
+//!   in a family of 1,000 series, then `.inc()`: ours (`DynamicFamily`,
+//!   without and with an idle timeout) against prometheus-client's
+//!   `Family::get_or_create`.
+//! - `encode_mixed/10k_counters_1k_histograms`: one scrape of a counter
+//!   family with 10,000 series and a latency-histogram family with 1,000
+//!   series (14 buckets), both keyed by a string label, in the Prometheus
+//!   text format: ours against prometheus-client's own encoder.
 //! - `encode/{10k,100k}`: a counter family with 10,000 / 100,000 series keyed
 //!   by a string label, written in the Prometheus text format.
 //!
@@ -378,6 +387,66 @@ fn counter_plus_histogram(c: &mut Criterion) {
     }
 }
 
+fn dynamic_get_or_create(c: &mut Criterion) {
+    const SERIES: usize = 1_000;
+    let registry = Registry::new();
+    let ours: DynamicFamily<Token, Counter> = registry
+        .register("bench_dynamic_swaps_total", "Swaps seen, by token")
+        .expect("register dynamic family");
+    let ours_idle: DynamicFamily<Token, Counter> = registry
+        .register_with(
+            "bench_dynamic_idle_swaps_total",
+            "Swaps seen, by token",
+            MetricOptions::new().idle_timeout(Duration::from_secs(3600)),
+        )
+        .expect("register dynamic family with idle timeout");
+    let pc = prometheus_client::metrics::family::Family::<Token, Counter>::default();
+    for i in 0..SERIES {
+        let labels = Token { token: token(i) };
+        ours.get_or_create(&labels);
+        ours_idle.get_or_create(&labels);
+        drop(pc.get_or_create(&labels));
+    }
+    let labels = Token {
+        token: token(SERIES / 2),
+    };
+    for threads in [1, 2] {
+        let mut group = c.benchmark_group(if threads == 1 {
+            "dynamic_get_or_create/1_thread"
+        } else {
+            "dynamic_get_or_create/2_threads"
+        });
+        timing(&mut group, threads);
+        bench_op(&mut group, "ours", threads, || {
+            ours.get_or_create(black_box(&labels)).inc();
+        });
+        bench_op(&mut group, "ours_idle_timeout", threads, || {
+            ours_idle.get_or_create(black_box(&labels)).inc();
+        });
+        bench_op(
+            &mut group,
+            "prometheus_client_get_or_create",
+            threads,
+            || {
+                pc.get_or_create(black_box(&labels)).inc();
+            },
+        );
+        if threads == 2 {
+            // Each thread its own series: what two threads cost each other
+            // when they share no series (the machine, not the family).
+            let own = [SERIES / 2, SERIES / 2 + 1].map(|i| Token { token: token(i) });
+            group.bench_function("ours_distinct_series", |b| {
+                b.iter_custom(|iters| {
+                    on_two_threads(iters, |t| {
+                        ours.get_or_create(black_box(&own[t])).inc();
+                    })
+                })
+            });
+        }
+        group.finish();
+    }
+}
+
 /// The token label of series `i`: an address-like 42-byte string.
 fn token(i: usize) -> String {
     format!("0x{i:040x}")
@@ -488,6 +557,114 @@ fn encode(c: &mut Criterion) {
     }
 }
 
+fn encode_mixed(c: &mut Criterion) {
+    let (counters, histograms) = if test_mode() {
+        (100, 10)
+    } else {
+        (10_000, 1_000)
+    };
+    let mut group = c.benchmark_group("encode_mixed/10k_counters_1k_histograms");
+    group
+        .throughput(Throughput::Elements((counters + histograms) as u64))
+        .sample_size(20)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(4));
+    // The same values in both: counter i at i, histogram i with two
+    // observations.
+    let observations = |i: usize| [LATENCY_SAMPLE, 0.05 + (i % 100) as f64 / 100.0];
+
+    let registry = Registry::new();
+    let ours_counters: DynamicFamily<Token, Counter> = registry
+        .register_with(
+            "token_swaps_total",
+            "Swaps seen, by token",
+            MetricOptions::new().max_series(counters),
+        )
+        .expect("register counter family");
+    let ours_histograms: DynamicFamily<Token, Histogram> = registry
+        .register_with(
+            "token_swap_duration_seconds",
+            "Time to process a swap, by token",
+            MetricOptions::new()
+                .max_series(histograms)
+                .buckets(Buckets::latency()),
+        )
+        .expect("register histogram family");
+    let mut pc_registry = prometheus_client::registry::Registry::default();
+    let pc_counters = prometheus_client::metrics::family::Family::<Token, Counter>::default();
+    let pc_histograms =
+        prometheus_client::metrics::family::Family::<Token, PcHistogram, _>::new_with_constructor(
+            pc_histogram as fn() -> PcHistogram,
+        );
+    pc_registry.register("token_swaps", "Swaps seen, by token", pc_counters.clone());
+    pc_registry.register_with_unit(
+        "token_swap_duration",
+        "Time to process a swap, by token",
+        prometheus_client::registry::Unit::Seconds,
+        pc_histograms.clone(),
+    );
+    for i in 0..counters {
+        let labels = Token { token: token(i) };
+        ours_counters.get_or_create(&labels).inc_by(i as u64);
+        pc_counters.get_or_create(&labels).inc_by(i as u64);
+    }
+    for i in 0..histograms {
+        let labels = Token { token: token(i) };
+        for v in observations(i) {
+            ours_histograms.get_or_create(&labels).observe(v);
+            pc_histograms.get_or_create(&labels).observe(v);
+        }
+    }
+
+    let mut buf = String::new();
+    registry
+        .encode(Format::Prometheus, &mut buf)
+        .expect("encode");
+    let mut pc_buf = String::new();
+    prometheus_client::encoding::prometheus_text::encode(&mut pc_buf, &pc_registry)
+        .expect("encode");
+    for (who, text) in [("ours", &buf), ("prometheus-client", &pc_buf)] {
+        check_exposition(who, text, counters);
+        let buckets = text
+            .lines()
+            .filter(|l| l.starts_with("token_swap_duration_seconds_bucket{"))
+            .count();
+        assert_eq!(buckets, histograms * (LATENCY_BUCKETS + 1), "{who}");
+    }
+    // The same lines, but for our `alerting_series_overflow_total`.
+    let sorted = |text: &str| {
+        let mut lines: Vec<String> = text
+            .lines()
+            .filter(|l| !l.contains("alerting_series_overflow"))
+            .map(str::to_owned)
+            .collect();
+        lines.sort_unstable();
+        lines
+    };
+    assert!(
+        sorted(&buf) == sorted(&pc_buf),
+        "ours and prometheus-client's expositions differ"
+    );
+
+    group.bench_function("ours", |b| {
+        b.iter(|| {
+            registry
+                .encode(Format::Prometheus, &mut buf)
+                .expect("encode");
+            black_box(buf.len())
+        });
+    });
+    group.bench_function("prometheus_client", |b| {
+        b.iter(|| {
+            pc_buf.clear();
+            prometheus_client::encoding::prometheus_text::encode(&mut pc_buf, &pc_registry)
+                .expect("encode");
+            black_box(pc_buf.len())
+        });
+    });
+    group.finish();
+}
+
 #[derive(measured::MetricGroup)]
 struct MeasuredTokens {
     /// Swaps seen, by token
@@ -520,6 +697,6 @@ fn check_exposition(who: &str, text: &str, n: usize) {
 criterion_group! {
     name = benches;
     config = Criterion::default();
-    targets = counter_inc, counter_plus_histogram, encode
+    targets = counter_inc, counter_plus_histogram, dynamic_get_or_create, encode_mixed, encode
 }
 criterion_main!(benches);

@@ -1,9 +1,10 @@
 //! Families: one metric per label set.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::marker::PhantomData;
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 use prometheus_client::encoding::{EncodeLabelSet, EncodeMetric, LabelSetEncoder, MetricEncoder};
 use prometheus_client::metrics::MetricType;
@@ -126,20 +127,48 @@ pub const DEFAULT_MAX_SERIES: usize = 1000;
 /// `alerting_series_overflow_total{metric="…"}` counter counts the folded
 /// look-ups. Memory stays bounded whatever the input.
 ///
-/// A look-up hashes the labels and takes a read lock; resolve a handle with
-/// [`DynamicFamily::get_or_create`] once (per batch, per connection, per call
-/// site for `&'static str` labels) and keep it: the handle is the series.
+/// # Series that go away
 ///
-/// A scrape does not hold the family's lock while it encodes: it encodes
-/// from a snapshot of the (labels, series) pairs, so a new series never
-/// waits for an encode. The snapshot is kept between scrapes and copied
-/// again, under a read lock, only when series were added since the last
-/// one: a [`get_or_create`](DynamicFamily::get_or_create) that adds a series
-/// waits at most for one such copy (a few milliseconds for 100,000
-/// series). The cost is memory: the snapshot holds a second copy of every
-/// label set.
+/// Labels that churn (token or pair addresses) would fill the limit once
+/// and then fold every new value into the overflow series for the life of
+/// the process. Three ways free a slot:
+///
+/// - [`DynamicFamily::remove`] drops one series, [`DynamicFamily::clear`]
+///   all of them (a dropped series is no longer exported; the overflow
+///   series, once written, stays);
+/// - [`MetricOptions::idle_timeout`] drops, at a scrape, every series that
+///   no [`get_or_create`](DynamicFamily::get_or_create) has looked up for
+///   at least that long, and counts it in
+///   `alerting_series_expired_total{metric="…"}`.
+///
+/// A series that comes back after it was dropped starts again from zero,
+/// which Prometheus' `rate()` and `increase()` read as a counter reset. A
+/// handle kept from before the drop still works, but writes into a series
+/// that is no longer exported: with an idle timeout, look the series up
+/// with `get_or_create` when you write to it rather than keeping handles.
+/// Idleness is measured in scrapes: a series looked up since the previous
+/// scrape is active; one not looked up is dropped at the first scrape at
+/// least `idle_timeout` after the last scrape that saw it active.
+///
+/// # Cost
+///
+/// Looking up an existing series hashes the labels (with std's DoS-resistant
+/// hasher: the labels come from outside) and reads a concurrent map that
+/// takes no lock and writes no shared memory, so threads looking up the
+/// same series do not slow each other down; the returned handle is a clone
+/// (one reference-count increment). With an idle timeout, the look-up also
+/// marks the series as used, a write made at most once per series between
+/// two scrapes. Adding, removing and expiring series take turns on a lock
+/// that look-ups of existing series never take.
+///
+/// A scrape does not hold a lock while it encodes: it encodes from a
+/// snapshot of the (labels, series) pairs, kept between scrapes and copied
+/// again only when the set of series changed since the last one. The cost
+/// is memory: the snapshot holds a second copy of every label set. Series
+/// are written in the order they were created.
 ///
 /// ```
+/// use std::time::Duration;
 /// use alerting_core::metrics::{Counter, DynamicFamily, LabelSet, MetricOptions, Registry};
 ///
 /// #[derive(Clone, Debug, PartialEq, Eq, Hash, LabelSet)]
@@ -149,65 +178,165 @@ pub const DEFAULT_MAX_SERIES: usize = 1000;
 /// let swaps: DynamicFamily<Token, Counter> = registry.register_with(
 ///     "token_swaps_total",
 ///     "Swaps seen, by token",
-///     MetricOptions::new().max_series(2),
+///     MetricOptions::new()
+///         .max_series(2)
+///         .idle_timeout(Duration::from_secs(3600)),
 /// )?;
 /// for t in ["0xaa", "0xbb", "0xcc", "0xdd"] {
 ///     swaps.get_or_create(&Token { token: t.into() }).inc();
 /// }
 /// assert_eq!(swaps.len(), 2);
 /// assert_eq!(swaps.overflow().get(), 2); // 0xcc and 0xdd were folded
+///
+/// // A token that went away frees its slot for a new one.
+/// assert!(swaps.remove(&Token { token: "0xaa".into() }));
+/// swaps.get_or_create(&Token { token: "0xee".into() }).inc();
+/// assert_eq!(swaps.overflow().get(), 2);
 /// # Ok::<(), alerting_core::metrics::MetricsError>(())
 /// ```
+///
+/// [`MetricOptions::idle_timeout`]: super::MetricOptions::idle_timeout
 pub struct DynamicFamily<L: LabelSet, M: Series> {
     inner: Arc<DynamicInner<L, M>>,
 }
 
 struct DynamicInner<L, M> {
-    series: RwLock<SeriesMap<L, M>>,
+    /// The series by label set. Read without a lock; changed only under
+    /// `changes`.
+    map: papaya::HashMap<L, Entry<M>>,
+    /// Serialises the changes to the set of series (insertion, removal,
+    /// expiry), so that `max_series` holds exactly.
+    changes: Mutex<()>,
+    /// Number of entries in `map`, written under `changes`.
+    len: AtomicUsize,
+    /// Series created so far, written under `changes`: the next
+    /// [`Entry::seq`].
+    created: AtomicU64,
+    /// Changed whenever the set of label sets changes (insertion, removal,
+    /// clearing, expiry): a [`Snapshot`] of another version is out of date.
+    version: AtomicU64,
     /// What the last encode saw; scrapes take turns to bring it up to date.
     snapshot: Mutex<Snapshot<L, M>>,
     max_series: usize,
     overflow: M,
     folded: Counter,
+    expiry: Option<Expiry>,
     prototype: Box<dyn Fn() -> M + Send + Sync>,
 }
 
-/// The series by label set.
-struct SeriesMap<L, M> {
-    map: HashMap<L, M>,
-    /// Changed whenever the set of label sets changes (every insertion,
-    /// and every removal, should one be added): a [`Snapshot`] of another
-    /// version is out of date.
-    version: u64,
+/// Idle expiry of a [`DynamicFamily`].
+struct Expiry {
+    timeout_ns: u64,
+    /// Scrapes so far: the look-ups between two scrapes mark their series
+    /// with the current value.
+    epoch: AtomicU64,
+    /// The time origin of [`Entry::seen_ns`].
+    start: Instant,
+    /// Series dropped for idleness.
+    expired: Counter,
 }
 
-/// The (labels, series) pairs of one [`SeriesMap::version`], encoded
-/// without holding the map's lock. Series handles share their cells, so
-/// the values read are current; only the set of series is as of `version`.
+impl Expiry {
+    fn now_ns(&self) -> u64 {
+        u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+}
+
+/// One series and its use marks.
+struct Entry<M> {
+    series: M,
+    /// The [`Expiry::epoch`] of the last look-up.
+    touched: AtomicU64,
+    /// When a scrape last found the series used (or when it was created),
+    /// in ns since [`Expiry::start`].
+    seen_ns: AtomicU64,
+    /// Creation order: the snapshot lists series in it.
+    seq: u64,
+}
+
+/// The (labels, series) pairs of one [`DynamicInner::version`], encoded
+/// without holding a lock. Series handles share their cells, so the values
+/// read are current; only the set of series is as of `version`.
 struct Snapshot<L, M> {
     version: u64,
     entries: Arc<Vec<(L, M)>>,
 }
 
 impl<L: LabelSet, M: Series> DynamicInner<L, M> {
-    /// The current (labels, series) pairs. The map's read lock is held only
-    /// to compare versions or, when series were added since the last call,
-    /// to copy the pairs.
+    fn lock_changes(&self) -> MutexGuard<'_, ()> {
+        self.changes.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Marks `entry` as used since the last scrape: a load, and a store only
+    /// for the first look-up of the series since that scrape.
+    #[inline]
+    fn touch(&self, entry: &Entry<M>) {
+        if let Some(expiry) = &self.expiry {
+            let epoch = expiry.epoch.load(Ordering::Relaxed);
+            if entry.touched.load(Ordering::Relaxed) != epoch {
+                entry.touched.store(epoch, Ordering::Relaxed);
+            }
+        }
+    }
+
+    fn bump_version(&self) {
+        self.version.fetch_add(1, Ordering::Release);
+    }
+
+    /// Drops the series not looked up for at least the idle timeout, and
+    /// starts a new scrape epoch.
+    fn expire(&self, expiry: &Expiry) {
+        let _changes = self.lock_changes();
+        let epoch = expiry.epoch.load(Ordering::Relaxed);
+        let now = expiry.now_ns();
+        let map = self.map.pin();
+        let mut dropped = 0;
+        for (labels, entry) in map.iter() {
+            if entry.touched.load(Ordering::Relaxed) == epoch {
+                entry.seen_ns.store(now, Ordering::Relaxed);
+            } else if now.saturating_sub(entry.seen_ns.load(Ordering::Relaxed)) >= expiry.timeout_ns
+                && map.remove(labels).is_some()
+            {
+                dropped += 1;
+            }
+        }
+        expiry.epoch.store(epoch.wrapping_add(1), Ordering::Relaxed);
+        if dropped > 0 {
+            self.len.fetch_sub(dropped, Ordering::Relaxed);
+            expiry.expired.inc_by(dropped as u64);
+            self.bump_version();
+        }
+    }
+
+    /// The current (labels, series) pairs, copied from the map only when
+    /// its set of series changed since the last call. Takes no lock that a
+    /// look-up or an insertion takes.
     fn snapshot(&self) -> Arc<Vec<(L, M)>> {
         let mut snapshot = self.snapshot.lock().unwrap_or_else(PoisonError::into_inner);
-        let stale = {
-            let series = self.series.read().unwrap_or_else(PoisonError::into_inner);
-            if series.version == snapshot.version {
-                None
-            } else {
-                let entries: Vec<(L, M)> = series
-                    .map
-                    .iter()
-                    .map(|(labels, m)| (labels.clone(), m.clone()))
-                    .collect();
-                snapshot.version = series.version;
-                Some(std::mem::replace(&mut snapshot.entries, Arc::new(entries)))
-            }
+        if let Some(expiry) = &self.expiry {
+            self.expire(expiry);
+        }
+        // Read before copying: a change made during the copy leaves the
+        // snapshot at the older version, so the next scrape copies again.
+        let version = self.version.load(Ordering::Acquire);
+        let stale = if version == snapshot.version {
+            None
+        } else {
+            let map = self.map.pin();
+            // In creation order: the exposition is stable from scrape to
+            // scrape, and the encode reads the series' cells in about the
+            // order they were allocated, which the CPU prefetches well.
+            let mut ordered: Vec<(u64, &L, &Entry<M>)> = map
+                .iter()
+                .map(|(labels, entry)| (entry.seq, labels, entry))
+                .collect();
+            ordered.sort_unstable_by_key(|(seq, _, _)| *seq);
+            let entries: Vec<(L, M)> = ordered
+                .into_iter()
+                .map(|(_, labels, entry)| (labels.clone(), entry.series.clone()))
+                .collect();
+            snapshot.version = version;
+            Some(std::mem::replace(&mut snapshot.entries, Arc::new(entries)))
         };
         let current = Arc::clone(&snapshot.entries);
         drop(snapshot);
@@ -222,47 +351,87 @@ impl<L: LabelSet, M: Series> DynamicFamily<L, M> {
     /// The series for `labels`, created if the limit allows, else the
     /// overflow series. The returned handle shares the series.
     ///
-    /// For an existing series this is a hash and a read lock, never held
-    /// behind an encode; adding a series takes the write lock, which a
-    /// scrape holds at most while it copies the list of series.
+    /// For an existing series this is a hash and a lock-free map read
+    /// (see [Cost](DynamicFamily#cost)); adding a series takes the lock of
+    /// changes to the set of series.
+    #[inline]
     pub fn get_or_create(&self, labels: &L) -> M {
         let inner = &*self.inner;
-        if let Some(m) = inner
-            .series
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .map
-            .get(labels)
         {
-            return m.clone();
+            let map = inner.map.pin();
+            if let Some(entry) = map.get(labels) {
+                inner.touch(entry);
+                return entry.series.clone();
+            }
         }
-        let mut series = inner.series.write().unwrap_or_else(PoisonError::into_inner);
-        if let Some(m) = series.map.get(labels) {
-            return m.clone();
+        self.create(labels)
+    }
+
+    #[cold]
+    fn create(&self, labels: &L) -> M {
+        let inner = &*self.inner;
+        let _changes = inner.lock_changes();
+        let map = inner.map.pin();
+        if let Some(entry) = map.get(labels) {
+            inner.touch(entry);
+            return entry.series.clone();
         }
-        if series.map.len() < inner.max_series {
-            let m = (inner.prototype)();
-            series.map.insert(labels.clone(), m.clone());
-            series.version = series.version.wrapping_add(1);
-            m
+        if inner.len.load(Ordering::Relaxed) < inner.max_series {
+            let series = (inner.prototype)();
+            let (touched, seen_ns) = match &inner.expiry {
+                Some(expiry) => (expiry.epoch.load(Ordering::Relaxed), expiry.now_ns()),
+                None => (0, 0),
+            };
+            map.insert(
+                labels.clone(),
+                Entry {
+                    series: series.clone(),
+                    touched: AtomicU64::new(touched),
+                    seen_ns: AtomicU64::new(seen_ns),
+                    seq: inner.created.fetch_add(1, Ordering::Relaxed),
+                },
+            );
+            inner.len.fetch_add(1, Ordering::Relaxed);
+            inner.bump_version();
+            series
         } else {
             inner.folded.inc();
             inner.overflow.clone()
         }
     }
 
+    /// Drops the series of `labels`, freeing its slot under the series
+    /// limit; `false` if it had none. The series is no longer exported;
+    /// handles to it still work but write into a series nobody reads.
+    pub fn remove(&self, labels: &L) -> bool {
+        let inner = &*self.inner;
+        let _changes = inner.lock_changes();
+        if inner.map.pin().remove(labels).is_some() {
+            inner.len.fetch_sub(1, Ordering::Relaxed);
+            inner.bump_version();
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Drops every series (not the overflow series nor its counter): the
+    /// family starts again from no series.
+    pub fn clear(&self) {
+        let inner = &*self.inner;
+        let _changes = inner.lock_changes();
+        inner.map.pin().clear();
+        inner.len.store(0, Ordering::Relaxed);
+        inner.bump_version();
+    }
+
     /// Number of label sets with their own series (the overflow series not
     /// counted).
     pub fn len(&self) -> usize {
-        self.inner
-            .series
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .map
-            .len()
+        self.inner.len.load(Ordering::Relaxed)
     }
 
-    /// Whether no label set has a series yet.
+    /// Whether no label set has a series.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -272,9 +441,24 @@ impl<L: LabelSet, M: Series> DynamicFamily<L, M> {
         self.inner.max_series
     }
 
+    /// The idle timeout, if series expire.
+    pub fn idle_timeout(&self) -> Option<Duration> {
+        self.inner
+            .expiry
+            .as_ref()
+            .map(|e| Duration::from_nanos(e.timeout_ns))
+    }
+
     /// The counter of look-ups folded into the overflow series.
     pub fn overflow(&self) -> &Counter {
         &self.inner.folded
+    }
+
+    /// The counter of series dropped for idleness (`None` without an idle
+    /// timeout). Series dropped by [`remove`](Self::remove) and
+    /// [`clear`](Self::clear) are not counted.
+    pub fn expired(&self) -> Option<&Counter> {
+        self.inner.expiry.as_ref().map(|e| &e.expired)
     }
 }
 
@@ -292,6 +476,7 @@ impl<L: LabelSet, M: Series> fmt::Debug for DynamicFamily<L, M> {
             .field("labels", &L::NAMES)
             .field("series", &self.len())
             .field("max_series", &self.inner.max_series)
+            .field("idle_timeout", &self.idle_timeout())
             .field("folded", &self.inner.folded.get())
             .finish()
     }
@@ -342,17 +527,30 @@ impl<L: LabelSet, M: Series> Metric for DynamicFamily<L, M> {
                 name: ctx.name().to_owned(),
             });
         }
+        let idle_timeout = ctx.options().idle_timeout;
+        if idle_timeout == Some(Duration::ZERO) {
+            return Err(MetricsError::ZeroIdleTimeout {
+                name: ctx.name().to_owned(),
+            });
+        }
         // Build one series now to surface option errors at registration;
         // later series are made by a prototype that cannot fail.
         let overflow = M::build(ctx)?;
         let prototype = M::prototype(ctx)?;
         let folded = ctx.overflow_counter();
+        let expiry = idle_timeout.map(|timeout| Expiry {
+            timeout_ns: u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX),
+            epoch: AtomicU64::new(0),
+            start: Instant::now(),
+            expired: ctx.expired_counter(),
+        });
         Ok(Self {
             inner: Arc::new(DynamicInner {
-                series: RwLock::new(SeriesMap {
-                    map: HashMap::new(),
-                    version: 0,
-                }),
+                map: papaya::HashMap::new(),
+                changes: Mutex::new(()),
+                len: AtomicUsize::new(0),
+                created: AtomicU64::new(0),
+                version: AtomicU64::new(0),
                 snapshot: Mutex::new(Snapshot {
                     version: 0,
                     entries: Arc::new(Vec::new()),
@@ -360,6 +558,7 @@ impl<L: LabelSet, M: Series> Metric for DynamicFamily<L, M> {
                 max_series,
                 overflow,
                 folded,
+                expiry,
                 prototype,
             }),
         })

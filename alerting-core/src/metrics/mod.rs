@@ -13,6 +13,10 @@
 //! - [`Buckets`]: histogram bounds, presets and builders.
 //! - [`Outcome`]: the standard outcome label value.
 //! - [`ProcessCollector`]: `process_*` metrics from `/proc`.
+//! - [`runtime::RuntimeCollector`]: the tokio runtime's own metrics
+//!   (feature `runtime`).
+//! - [`BuildInfo`]: `build_info{version, revision, rustc, features} 1`,
+//!   exported by [`build_info!`](crate::build_info).
 //!
 //! # The hot path
 //!
@@ -43,6 +47,7 @@
 //! ```
 
 mod buckets;
+mod build_info;
 mod family;
 mod histogram;
 pub mod http;
@@ -52,12 +57,15 @@ mod outcome;
 mod process;
 mod reference;
 mod registry;
+#[cfg(feature = "runtime")]
+pub mod runtime;
 mod scope;
 mod striped;
 
 use std::fmt;
 
 pub use buckets::{BucketError, Buckets, IntoBuckets, MAX_BUCKETS};
+pub use build_info::{BuildInfo, UNKNOWN_REVISION};
 pub use family::{DEFAULT_MAX_SERIES, DynamicFamily, Family, OVERFLOW_LABEL_VALUE};
 pub use histogram::{Histogram, HistogramTimer};
 pub use labels::{EnumLabel, FixedLabelSet, LabelSet};
@@ -129,6 +137,9 @@ pub struct MetricOptions {
     pub buckets: Option<Buckets>,
     /// Series limit of a [`DynamicFamily`]; default [`DEFAULT_MAX_SERIES`].
     pub max_series: Option<usize>,
+    /// Idle expiry of a [`DynamicFamily`]'s series; default none (series
+    /// stay until removed).
+    pub idle_timeout: Option<std::time::Duration>,
 }
 
 impl MetricOptions {
@@ -148,6 +159,18 @@ impl MetricOptions {
     #[must_use]
     pub fn max_series(mut self, max_series: usize) -> Self {
         self.max_series = Some(max_series);
+        self
+    }
+
+    /// Makes a dynamic family drop, at a scrape, each series that no
+    /// [`DynamicFamily::get_or_create`] looked up for at least `timeout`,
+    /// counting it in `alerting_series_expired_total{metric="…"}` (see
+    /// [Series that go away](DynamicFamily#series-that-go-away)). Other
+    /// metrics ignore it. Registration fails with
+    /// [`MetricsError::ZeroIdleTimeout`] for a zero timeout.
+    #[must_use]
+    pub fn idle_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.idle_timeout = Some(timeout);
         self
     }
 }
@@ -184,6 +207,7 @@ pub struct BuildContext<'a> {
     name: &'a str,
     options: &'a MetricOptions,
     overflow: &'a mut dyn FnMut() -> Counter,
+    expired: &'a mut dyn FnMut() -> Counter,
 }
 
 impl fmt::Debug for BuildContext<'_> {
@@ -204,6 +228,9 @@ impl BuildContext<'_> {
     }
     pub(crate) fn overflow_counter(&mut self) -> Counter {
         (self.overflow)()
+    }
+    pub(crate) fn expired_counter(&mut self) -> Counter {
+        (self.expired)()
     }
     pub(crate) fn buckets(&self) -> Result<Buckets, MetricsError> {
         if let Some(b) = &self.options.buckets {
@@ -414,6 +441,12 @@ pub enum MetricsError {
     /// A dynamic family with a series limit of 0.
     #[error("metric `{name}`: max_series must be at least 1")]
     ZeroMaxSeries {
+        /// The metric.
+        name: String,
+    },
+    /// A dynamic family with an idle timeout of 0.
+    #[error("metric `{name}`: idle_timeout must be longer than 0")]
+    ZeroIdleTimeout {
         /// The metric.
         name: String,
     },

@@ -34,6 +34,9 @@ pub enum MetricOrigin {
     Process,
     /// Written by the HTTP metrics layer of `alerting-axum`.
     Http,
+    /// Written by the tokio runtime collector
+    /// (`metrics::runtime::RuntimeCollector`, feature `runtime`).
+    Runtime,
     /// Written by Prometheus itself at each scrape (`up`).
     Scrape,
     /// The output of a recording rule (`alerting_rules::RecordingRule`).

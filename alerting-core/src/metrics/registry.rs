@@ -29,6 +29,8 @@ static GLOBAL_CHOSEN: AtomicBool = AtomicBool::new(false);
 
 /// Name of the counter of look-ups folded into overflow series.
 const OVERFLOW_METRIC: &str = "alerting_series_overflow_total";
+/// Name of the counter of series dropped for idleness.
+const EXPIRED_METRIC: &str = "alerting_series_expired_total";
 
 /// Where metrics are registered and from which they are encoded.
 ///
@@ -327,19 +329,29 @@ impl Registry {
         check_free(&state, &full, &samples)?;
 
         let mut folded = None;
+        let mut expired = None;
         let metric = {
             let mut make_overflow = || {
                 let counter = Counter::default();
                 folded = Some(counter.clone());
                 counter
             };
+            let mut make_expired = || {
+                let counter = Counter::default();
+                expired = Some(counter.clone());
+                counter
+            };
             let mut ctx = BuildContext {
                 name: &full,
                 options: &options,
                 overflow: &mut make_overflow,
+                expired: &mut make_expired,
             };
             M::build(&mut ctx)?
         };
+        if expired.is_some() && !state.samples.contains_key(EXPIRED_METRIC) {
+            check_free(&state, EXPIRED_METRIC, &[EXPIRED_METRIC.to_owned()])?;
+        }
         if let Some(counter) = folded {
             let collector = match &state.overflow {
                 Some(c) => Arc::clone(c),
@@ -360,6 +372,16 @@ impl Registry {
                 .write()
                 .unwrap_or_else(PoisonError::into_inner)
                 .push((full.clone(), counter));
+            if let Some(counter) = expired {
+                state
+                    .samples
+                    .insert(EXPIRED_METRIC.to_owned(), EXPIRED_METRIC.to_owned());
+                collector
+                    .expired
+                    .write()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push((full.clone(), counter));
+            }
         }
 
         for sample in samples {
@@ -405,6 +427,36 @@ impl Registry {
         state
             .registry
             .register_collector(Box::new(ProcessCollector::new()));
+        Ok(())
+    }
+
+    /// Adds the [`RuntimeCollector`](super::runtime::RuntimeCollector) of
+    /// the runtime `handle` belongs to: its workers, alive tasks, global
+    /// queue depth, and each worker's busy time and park count, read at
+    /// each scrape under standard `tokio_runtime_*` names (not prefixed
+    /// with the namespace). Fails with [`MetricsError::Duplicate`] when a
+    /// runtime collector is already registered.
+    #[cfg(feature = "runtime")]
+    pub fn register_runtime_metrics(
+        &self,
+        handle: tokio::runtime::Handle,
+    ) -> Result<(), MetricsError> {
+        let mut state = self
+            .inner
+            .state
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        let samples: Vec<String> = super::runtime::NAMES
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        check_free(&state, "tokio_runtime_*", &samples)?;
+        for sample in samples {
+            state.samples.insert(sample, "runtime collector".to_owned());
+        }
+        state
+            .registry
+            .register_collector(Box::new(super::runtime::RuntimeCollector::new(handle)));
         Ok(())
     }
 
@@ -546,10 +598,12 @@ impl<F: EncodeMetric> EncodeMetric for Shared<F> {
     }
 }
 
-/// Writes `alerting_series_overflow_total{metric="…"}`.
+/// Writes `alerting_series_overflow_total{metric="…"}` and, once a family
+/// has an idle timeout, `alerting_series_expired_total{metric="…"}`.
 #[derive(Debug, Default)]
 struct OverflowCollector {
     families: RwLock<Vec<(String, Counter)>>,
+    expired: RwLock<Vec<(String, Counter)>>,
 }
 
 impl Collector for OverflowCollector {
@@ -563,6 +617,19 @@ impl Collector for OverflowCollector {
         )?;
         for (name, counter) in families.iter() {
             counter.encode(metric.encode_family(&[("metric", name.as_str())])?)?;
+        }
+        drop(families);
+        let expired = self.expired.read().unwrap_or_else(PoisonError::into_inner);
+        if !expired.is_empty() {
+            let mut metric = encoder.encode_descriptor(
+                "alerting_series_expired",
+                "Series a dynamic family dropped because no look-up used them for its idle timeout.",
+                None,
+                MetricType::Counter,
+            )?;
+            for (name, counter) in expired.iter() {
+                counter.encode(metric.encode_family(&[("metric", name.as_str())])?)?;
+            }
         }
         Ok(())
     }

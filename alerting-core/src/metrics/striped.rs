@@ -341,8 +341,12 @@ pub(crate) fn encode_histogram(
     per_bucket: impl Iterator<Item = u64>,
     sum: f64,
 ) -> Result<(), fmt::Error> {
+    // Up to this many buckets (`Buckets::latency()` has 15 with `+Inf`)
+    // the (bound, count) pairs are gathered on the stack: a scrape of many
+    // histograms allocates nothing per histogram.
+    const ON_STACK: usize = 32;
     let mut count = 0u64;
-    let buckets: Vec<(f64, u64)> = bounds
+    let pairs = bounds
         .iter()
         .copied()
         .chain(std::iter::once(f64::INFINITY))
@@ -350,9 +354,19 @@ pub(crate) fn encode_histogram(
         .map(|(bound, n)| {
             count += n;
             (bound, n)
-        })
-        .collect();
-    encoder.encode_histogram::<NoLabelSet>(sum, count, &buckets, None)
+        });
+    if bounds.len() < ON_STACK {
+        let mut buckets = [(0.0, 0u64); ON_STACK];
+        let mut len = 0;
+        for (slot, pair) in buckets.iter_mut().zip(pairs) {
+            *slot = pair;
+            len += 1;
+        }
+        encoder.encode_histogram::<NoLabelSet>(sum, count, &buckets[..len], None)
+    } else {
+        let buckets: Vec<(f64, u64)> = pairs.collect();
+        encoder.encode_histogram::<NoLabelSet>(sum, count, &buckets, None)
+    }
 }
 
 impl EncodeMetric for StripedHistogram {

@@ -26,6 +26,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use alerting_core::metrics::Registry;
+use alerting_core::metrics::runtime::RuntimeCollector;
 use alerting_rules::dashboards::{Dashboard, Panel, Row, Unit};
 use alerting_rules::prelude::*;
 use alerting_rules::testing::{
@@ -135,7 +136,7 @@ pub fn registry() -> &'static Registry {
 }
 
 /// The app's metrics, registered once in [`registry`] (with the process
-/// collector, as the app does).
+/// collector and the runtime collector, as the app does).
 ///
 /// # Errors
 ///
@@ -147,10 +148,29 @@ pub fn metrics() -> Result<&'static BscMetrics, String> {
         registry
             .register_process_collector()
             .map_err(|e| e.to_string())?;
+        registry
+            .register_runtime_metrics(runtime_handle()?)
+            .map_err(|e| e.to_string())?;
         registry.register_group().map_err(|e| e.to_string())
     })
     .as_ref()
     .map_err(Clone::clone)
+}
+
+/// A runtime for [`metrics`]' runtime collector: the app's bootstrap
+/// registers the metrics of the runtime it runs on; the generator, which
+/// runs on none, those of a runtime kept for the registry's life.
+fn runtime_handle() -> Result<tokio::runtime::Handle, String> {
+    static RUNTIME: OnceLock<Result<tokio::runtime::Runtime, String>> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_current_thread()
+                .build()
+                .map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map(|r| r.handle().clone())
+        .map_err(Clone::clone)
 }
 
 /// The rules, tests and dashboard at the production [`Timing`].
@@ -230,6 +250,14 @@ pub fn with(timing: &Timing) -> Result<Generated, Box<dyn Error>> {
     );
     let [disconnected, no_data] = stream_alerts(m, timing)?;
     let common = packs::CommonAlerts::new(SERVICE, registry, 1e9);
+    // The bootstrap registers the tokio runtime's metrics.
+    let runtime = RuntimeCollector::metric_refs();
+    let runtime_saturated = packs::runtime_saturated_of(
+        runtime.worker_busy_seconds.select(),
+        runtime.workers.select(),
+        &["instance"],
+        0.9,
+    );
     let rpc_errors = AlertRule::new(
         "RpcErrors",
         alerting_rules::error_ratio(
@@ -277,6 +305,7 @@ pub fn with(timing: &Timing) -> Result<Generated, Box<dyn Error>> {
                     no_data.clone(),
                     rpc_errors.clone(),
                 ])
+                .rules([runtime_saturated.clone()])
                 .rules(common.rules()),
         )
         .groups(availability.rule_groups()?)
@@ -449,6 +478,32 @@ pub fn with(timing: &Timing) -> Result<Generated, Box<dyn Error>> {
             .expect(AlertTest::new(&no_data, minutes(30)).fires(no_data_on("bsc-2:9100"))),
     );
     cases.extend(common.test_cases(INSTANCE, "bsc_ws", 1_500_000_000, 300_000_000));
+    // Two workers busy 57 s of every minute (95%), or 30 s (50%).
+    let busy = |worker: &str| on_host(runtime.worker_busy_seconds.select()).eq("worker", worker);
+    let workers = on_host(runtime.workers.select());
+    cases.extend(fires_and_stays_silent(
+        &runtime_saturated,
+        minutes(20),
+        &[
+            (busy("0"), "0+57x25"),
+            (busy("1"), "0+57x25"),
+            (workers.clone(), "2x25"),
+        ],
+        &[
+            (busy("0"), "0+30x25"),
+            (busy("1"), "0+30x25"),
+            (workers, "2x25"),
+        ],
+        ExpectedAlert::of(&runtime_saturated)
+            .label("instance", INSTANCE)
+            .summary(format!("tokio runtime saturated for instance={INSTANCE}"))
+            .description(format!(
+                "The tokio runtime's workers were busy 95% of the time over the last 5 minutes \
+                 for instance={INSTANCE} (threshold 90%): tasks wait for a free worker, so \
+                 every latency of the service grows. Look for blocking calls or CPU-heavy work \
+                 on the runtime, or give it more workers."
+            )),
+    ));
     let rpc = |result: &str| {
         m.rpc_calls_total
             .select()
@@ -626,7 +681,8 @@ pub fn with(timing: &Timing) -> Result<Generated, Box<dyn Error>> {
         .row(filters)
         .row(upstream)
         .row(delivery)
-        .common_rows(&fns, INSTRUMENTED_FUNCTIONS, registry);
+        .common_rows(&fns, INSTRUMENTED_FUNCTIONS, registry)
+        .runtime();
 
     Ok(Generated {
         rules,

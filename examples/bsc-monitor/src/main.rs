@@ -145,6 +145,9 @@ async fn run(config: config::Config) -> Result<ExitCode, MainError> {
         .version(env!("CARGO_PKG_VERSION"))
         .config(&config.monitoring)
         .start()?;
+    // `build_info{version, revision, rustc, features} 1`: which build runs
+    // where (set ALERTING_BUILD_REVISION at build time for the revision).
+    alerting_core::build_info!(obs.registry())?;
     let running = app::start(&config, &obs).await?;
     let base = format!("http://{}", running.admin_addr);
     println!("bsc-monitor {} listening:", env!("CARGO_PKG_VERSION"));

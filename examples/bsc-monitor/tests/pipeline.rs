@@ -65,6 +65,7 @@ async fn every_message_read_is_counted_once() {
         r#"alerts_sent_total{service="bsc-monitor",chain="bsc",channel="log",result="ok"}"#,
         r#"cooldown_hits_total{service="bsc-monitor",chain="bsc"}"#,
         "process_resident_memory_bytes",
+        r#"tokio_runtime_workers{service="bsc-monitor"}"#,
         r#"health_check_status"#,
     ] {
         assert!(text.contains(series), "missing {series} in\n{text}");

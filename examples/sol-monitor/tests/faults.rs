@@ -112,6 +112,10 @@ async fn faults_are_counted_by_batch_and_reason() {
         );
     }
     assert!(text.contains("process_resident_memory_bytes"), "{text}");
+    assert!(
+        text.contains(r#"tokio_runtime_workers{service="sol-monitor"}"#),
+        "{text}"
+    );
     let ready = get(running.admin_addr, "/healthz").await;
     assert!(ready.contains("sol_ws_batch_0"), "{ready}");
 
