@@ -99,7 +99,7 @@ use alerting_core::metrics::http::{self, HttpMetricRefs};
 use alerting_core::metrics::{Buckets, MetricsError, Registry};
 use tower_layer::Layer;
 
-pub use service::{HttpMetricsService, ResponseFuture};
+pub use service::{HttpMetricsService, MetricsBody, ResponseFuture};
 
 use routes::Routes;
 
@@ -165,6 +165,7 @@ pub struct HttpMetricsBuilder {
     ignored: Vec<String>,
     max_routes: usize,
     buckets: Option<Buckets>,
+    to_body_end: bool,
 }
 
 impl Default for HttpMetricsBuilder {
@@ -175,6 +176,7 @@ impl Default for HttpMetricsBuilder {
             ignored: Vec::new(),
             max_routes: DEFAULT_MAX_ROUTES,
             buckets: None,
+            to_body_end: true,
         }
     }
 }
@@ -205,6 +207,17 @@ impl HttpMetricsBuilder {
     /// [`DEFAULT_MAX_ROUTES`]); more are folded into `route="__overflow__"`.
     pub fn max_routes(mut self, max_routes: usize) -> Self {
         self.max_routes = max_routes;
+        self
+    }
+
+    /// Whether a request's duration (and its time in
+    /// `http_requests_in_flight`) ends when the response body has been
+    /// sent (`true`, the default) or when the response head is ready
+    /// (`false`: what the handler controls, without the time to stream a
+    /// long body). A gRPC call whose status comes in the trailers is
+    /// recorded at the body's end either way.
+    pub fn duration_to_body_end(mut self, enabled: bool) -> Self {
+        self.to_body_end = enabled;
         self
     }
 

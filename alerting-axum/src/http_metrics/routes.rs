@@ -23,6 +23,7 @@ struct Families {
         DynamicFamily<RouteLabels, StripedHistogram>,
     )>,
     count_scrapes: bool,
+    to_body_end: bool,
 }
 
 /// Every route seen so far, by template.
@@ -73,7 +74,7 @@ impl Routes {
         }
         let durations = registry.register_with(
             http::DURATION,
-            "Time from receiving an HTTP request to its response head, by method and route template",
+            "Time from receiving an HTTP request to the end of its response, by method and route template",
             duration_options,
         )?;
         let in_flight = registry.register(http::IN_FLIGHT, "HTTP requests being handled now")?;
@@ -100,6 +101,7 @@ impl Routes {
             in_flight,
             sizes,
             count_scrapes: options.count_scrapes,
+            to_body_end: options.to_body_end,
         });
         let overflow = Arc::new(RouteEntry::new(
             OVERFLOW_LABEL_VALUE,
@@ -113,6 +115,19 @@ impl Routes {
             map: RwLock::new(HashMap::new()),
             overflow,
         })
+    }
+
+    pub(crate) fn in_flight(&self) -> &Gauge {
+        &self.families.in_flight
+    }
+
+    pub(crate) fn body_sizes(&self) -> bool {
+        self.families.sizes.is_some()
+    }
+
+    /// Durations end at the end of the response body, not its head.
+    pub(crate) fn to_body_end(&self) -> bool {
+        self.families.to_body_end
     }
 
     /// The entry of `route`, created on first sight.
@@ -193,14 +208,6 @@ impl RouteEntry {
         }
         self.skip.store(true, Ordering::Relaxed);
         true
-    }
-
-    pub(crate) fn in_flight(&self) -> &Gauge {
-        &self.families.in_flight
-    }
-
-    pub(crate) fn body_sizes(&self) -> bool {
-        self.families.sizes.is_some()
     }
 
     fn route_labels(&self, method: HttpMethod) -> RouteLabels {
