@@ -109,6 +109,10 @@ pub const UNMATCHED_ROUTE: &str = "unmatched";
 /// Default of [`HttpMetricsBuilder::max_routes`].
 pub const DEFAULT_MAX_ROUTES: usize = 256;
 
+/// A function that names the route template of a request axum did not
+/// route (see [`HttpMetricsBuilder::route_fn`]).
+pub type RouteFn = fn(&axum::http::Uri) -> Option<&'static str>;
+
 /// Why the HTTP metrics could not be set up.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -166,6 +170,7 @@ pub struct HttpMetricsBuilder {
     max_routes: usize,
     buckets: Option<Buckets>,
     to_body_end: bool,
+    route_fn: Option<RouteFn>,
 }
 
 impl Default for HttpMetricsBuilder {
@@ -177,6 +182,7 @@ impl Default for HttpMetricsBuilder {
             max_routes: DEFAULT_MAX_ROUTES,
             buckets: None,
             to_body_end: true,
+            route_fn: None,
         }
     }
 }
@@ -218,6 +224,29 @@ impl HttpMetricsBuilder {
     /// recorded at the body's end either way.
     pub fn duration_to_body_end(mut self, enabled: bool) -> Self {
         self.to_body_end = enabled;
+        self
+    }
+
+    /// How to name the route of a request that axum did not route (a
+    /// plain hyper or tower service has no
+    /// [`MatchedPath`](axum::extract::MatchedPath)): `f` returns the
+    /// template for a request's URI, or `None` for `unmatched`. The
+    /// templates are `'static` strings, the program's own, so they stay
+    /// few. Without it, every such request is `unmatched` (gRPC requests
+    /// are named by their method either way).
+    ///
+    /// ```
+    /// use alerting_axum::HttpMetricsLayer;
+    ///
+    /// let options = HttpMetricsLayer::builder().route_fn(|uri| match uri.path() {
+    ///     "/health" => Some("/health"),
+    ///     path if path.starts_with("/wallets/") => Some("/wallets/{id}"),
+    ///     _ => None,
+    /// });
+    /// # let _ = options;
+    /// ```
+    pub fn route_fn(mut self, f: RouteFn) -> Self {
+        self.route_fn = Some(f);
         self
     }
 

@@ -11,7 +11,8 @@ use alerting_core::metrics::{
 };
 
 use super::labels::{HttpMethod, RequestLabels, RouteLabels, StatusClass};
-use super::{HttpMetricsBuilder, HttpMetricsError, UNMATCHED_ROUTE};
+use super::{HttpMetricsBuilder, HttpMetricsError, RouteFn, UNMATCHED_ROUTE};
+use axum::http::Uri;
 
 /// The families, and the settings that apply to every route.
 struct Families {
@@ -31,6 +32,7 @@ pub(crate) struct Routes {
     families: Arc<Families>,
     ignored: Vec<String>,
     max_routes: usize,
+    route_fn: Option<RouteFn>,
     map: RwLock<HashMap<Box<str>, Arc<RouteEntry>>>,
     overflow: Arc<RouteEntry>,
 }
@@ -112,9 +114,16 @@ impl Routes {
             families,
             ignored: options.ignored,
             max_routes: options.max_routes,
+            route_fn: options.route_fn,
             map: RwLock::new(HashMap::new()),
             overflow,
         })
+    }
+
+    /// The template of a request axum did not route, from the
+    /// application's function.
+    pub(crate) fn route_of(&self, uri: &Uri) -> Option<&'static str> {
+        self.route_fn.and_then(|f| f(uri))
     }
 
     pub(crate) fn in_flight(&self) -> &Gauge {

@@ -116,10 +116,14 @@ where
             // exists: unknown paths must not make series.
             Route::Grpc(Arc::clone(&self.slot), request.uri().clone())
         } else {
-            let template = request
-                .extensions()
-                .get::<MatchedPath>()
-                .map_or(UNMATCHED_ROUTE, MatchedPath::as_str);
+            let template = match request.extensions().get::<MatchedPath>() {
+                Some(matched) => matched.as_str(),
+                None => self
+                    .slot
+                    .routes
+                    .route_of(request.uri())
+                    .unwrap_or(UNMATCHED_ROUTE),
+            };
             let entry = self.slot.entry(template);
             if entry.skipped() {
                 return ResponseFuture {
@@ -236,12 +240,17 @@ impl Record {
     /// The response head is in: choose the series, and record now or
     /// hand the rest to the body.
     fn head<B: http_body::Body>(self, response: Response<B>) -> Response<MetricsBody<B>> {
+        let grpc = matches!(self.route, Route::Grpc(..));
+        // A method the server does not have: `unmatched`, the caller's
+        // error (as a 404 is), so a scan of method names makes no series
+        // and no server errors.
+        let unknown = grpc
+            && response.status() == StatusCode::OK
+            && response.headers().get("grpc-status").map(|v| v.as_bytes())
+                == Some(GRPC_UNIMPLEMENTED);
         let entry = match &self.route {
             Route::Known(entry) => Arc::clone(entry),
             Route::Grpc(slot, uri) => {
-                let unknown = response.status() == StatusCode::OK
-                    && response.headers().get("grpc-status").map(|v| v.as_bytes())
-                        == Some(GRPC_UNIMPLEMENTED);
                 let entry = slot.entry(if unknown { UNMATCHED_ROUTE } else { uri.path() });
                 if entry.skipped() {
                     return response.map(MetricsBody::plain);
@@ -252,10 +261,11 @@ impl Record {
         if response.extensions().get::<Scrape>().is_some() && entry.scrape_seen() {
             return response.map(MetricsBody::plain);
         }
-        let grpc = matches!(self.route, Route::Grpc(..));
         let mut status = StatusClass::of(response.status());
         let mut awaiting_trailers = false;
-        if grpc && response.status() == StatusCode::OK {
+        if unknown {
+            status = StatusClass::ClientError;
+        } else if grpc && response.status() == StatusCode::OK {
             match response.headers().get("grpc-status") {
                 // Trailers-only: the status is in the head.
                 Some(code) => status = grpc_status_class(code.as_bytes()),
