@@ -70,17 +70,14 @@ use std::task::{Context, Poll, ready};
 use alerting_core::clock;
 use alerting_core::metrics::{
     Buckets, DynamicFamily, EnumLabel, LabelSet, LabelValue, MetricOptions, MetricsError, Registry,
-    StripedCounter, StripedHistogram,
+    StripedCounter, StripedHistogram, outbound,
 };
 use axum::http::{Request, Response};
 use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-/// Default name of the calls counter.
-pub const REQUESTS: &str = "outbound_requests_total";
-/// Default name of the duration histogram.
-pub const DURATION: &str = "outbound_request_duration_seconds";
+pub use alerting_core::metrics::outbound::{DURATION, OutboundMetricRefs, REQUESTS};
 /// The route of a call through an [`OutboundLayer`] without an
 /// [`OutboundRoute`].
 pub const OTHER_ROUTE: &str = "other";
@@ -188,7 +185,8 @@ impl CallOutcome {
     const COUNT: usize = <Self as EnumLabel>::VALUES.len();
 }
 
-/// Labels of the calls counter.
+/// Labels of the calls counter (names as in
+/// [`alerting_core::metrics::outbound`]).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, LabelSet)]
 struct CallLabels {
     target: String,
@@ -213,6 +211,9 @@ struct Families {
 #[derive(Clone)]
 pub struct OutboundMetrics {
     families: Arc<Families>,
+    refs: OutboundMetricRefs,
+    /// The endpoints made so far, by target and route.
+    endpoints: Arc<RwLock<HashMap<(&'static str, &'static str), Endpoint>>>,
 }
 
 impl fmt::Debug for OutboundMetrics {
@@ -238,18 +239,39 @@ impl OutboundMetrics {
         OutboundMetricsBuilder::default()
     }
 
-    /// The calls to `route` of `target`, their series resolved once: keep
-    /// it (it is cheap to clone) rather than asking for it per call.
+    /// References to the two families (with their names and buckets), for
+    /// rules and dashboards.
+    pub fn metric_refs(&self) -> &OutboundMetricRefs {
+        &self.refs
+    }
+
+    /// The calls to `route` of `target`, their series resolved once (the
+    /// same endpoint each time it is asked for: keeping it saves a look-up
+    /// per call).
     pub fn endpoint(&self, target: &'static str, route: &'static str) -> Endpoint {
-        Endpoint {
-            inner: Arc::new(EndpointInner {
-                target,
-                route,
-                families: Arc::clone(&self.families),
-                requests: (0..CallOutcome::COUNT).map(|_| OnceLock::new()).collect(),
-                duration: OnceLock::new(),
-            }),
+        let key = (target, route);
+        if let Some(e) = self
+            .endpoints
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+        {
+            return e.clone();
         }
+        self.endpoints
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(key)
+            .or_insert_with(|| Endpoint {
+                inner: Arc::new(EndpointInner {
+                    target,
+                    route,
+                    families: Arc::clone(&self.families),
+                    requests: (0..CallOutcome::COUNT).map(|_| OnceLock::new()).collect(),
+                    duration: OnceLock::new(),
+                }),
+            })
+            .clone()
     }
 
     /// A tower layer recording every call of the client it wraps as a call
@@ -259,7 +281,6 @@ impl OutboundMetrics {
         OutboundLayer {
             metrics: self.clone(),
             target,
-            endpoints: Arc::new(RwLock::new(HashMap::new())),
         }
     }
 }
@@ -314,6 +335,12 @@ impl OutboundMetricsBuilder {
     /// [`MetricsError`] if a name is taken or invalid (a counter's must end
     /// in `_total`, the histogram's in `_seconds`).
     pub fn build(self, registry: &Registry) -> Result<OutboundMetrics, MetricsError> {
+        let refs = outbound::metric_refs(
+            registry,
+            &self.requests,
+            &self.duration,
+            self.buckets.as_ref().unwrap_or(&Buckets::latency()),
+        );
         let options = || MetricOptions::new().max_series(self.max_series);
         let requests = registry.register_with(
             &self.requests,
@@ -334,6 +361,8 @@ impl OutboundMetricsBuilder {
                 requests,
                 durations,
             }),
+            refs,
+            endpoints: Arc::default(),
         })
     }
 }
@@ -393,6 +422,25 @@ impl Endpoint {
             .duration
             .get_or_init(|| inner.families.durations.get_or_create(&labels()))
             .observe(seconds);
+    }
+
+    /// The calls recorded so far with `outcome`.
+    pub fn calls(&self, outcome: CallOutcome) -> u64 {
+        self.inner
+            .requests
+            .get(EnumLabel::index(outcome))
+            .and_then(OnceLock::get)
+            .map_or(0, StripedCounter::get)
+    }
+
+    /// The calls recorded so far, every outcome.
+    pub fn total(&self) -> u64 {
+        self.inner
+            .requests
+            .iter()
+            .filter_map(OnceLock::get)
+            .map(StripedCounter::get)
+            .sum()
     }
 
     /// The target.
@@ -469,8 +517,6 @@ impl<E: StdError + 'static> OutboundError for E {
 pub struct OutboundLayer {
     metrics: OutboundMetrics,
     target: &'static str,
-    /// The endpoints of this target seen so far, by route.
-    endpoints: Arc<RwLock<HashMap<&'static str, Endpoint>>>,
 }
 
 impl fmt::Debug for OutboundLayer {
@@ -478,25 +524,6 @@ impl fmt::Debug for OutboundLayer {
         f.debug_struct("OutboundLayer")
             .field("target", &self.target)
             .finish_non_exhaustive()
-    }
-}
-
-impl OutboundLayer {
-    fn endpoint(&self, route: &'static str) -> Endpoint {
-        if let Some(e) = self
-            .endpoints
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(route)
-        {
-            return e.clone();
-        }
-        self.endpoints
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .entry(route)
-            .or_insert_with(|| self.metrics.endpoint(self.target, route))
-            .clone()
     }
 }
 
@@ -536,7 +563,11 @@ where
             .extensions()
             .get::<OutboundRoute>()
             .map_or(OTHER_ROUTE, |r| r.0);
-        let timer = self.layer.endpoint(route).start();
+        let timer = self
+            .layer
+            .metrics
+            .endpoint(self.layer.target, route)
+            .start();
         OutboundFuture {
             inner: self.inner.call(request),
             timer: Some(timer),

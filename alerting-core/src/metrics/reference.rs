@@ -33,6 +33,8 @@ pub enum MetricOrigin {
     Process,
     /// Written by the HTTP metrics layer of `alerting-axum`.
     Http,
+    /// Written by the outbound-call metrics of `alerting-axum`.
+    Outbound,
     /// Written by Prometheus itself at each scrape (`up`).
     Scrape,
     /// The output of a recording rule (`alerting_rules::RecordingRule`).
