@@ -187,6 +187,19 @@ fn calls_recorded_by_hand_and_names_checked() {
     assert_eq!(n("2xx"), Some(1.0), "{text}");
     assert_eq!(n("timeout"), Some(1.0), "{text}");
     assert_eq!(n("cancelled"), Some(1.0), "{text}");
+    assert_eq!(eth_call.calls(CallOutcome::Success), 1);
+    assert_eq!(eth_call.total(), 3);
+
+    // The references rules are written from name what was written.
+    let refs = metrics.metric_refs();
+    assert_eq!(refs.requests.name(), "rpc_calls_total");
+    assert_eq!(refs.requests.label_names(), ["target", "route", "outcome"]);
+    assert_eq!(refs.duration.name(), "rpc_call_duration_seconds");
+    assert_eq!(refs.duration.label_names(), ["target", "route"]);
+    assert!(
+        text.contains("rpc_call_duration_seconds_count{target=\"bsc_node\",route=\"eth_call\"} 3"),
+        "{text}"
+    );
 
     // A second set under the same names, and a counter not named `_total`,
     // are errors, not panics.
