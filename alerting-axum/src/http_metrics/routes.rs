@@ -15,7 +15,7 @@ use super::{HttpMetricsBuilder, HttpMetricsError, RouteFn, UNMATCHED_ROUTE};
 use axum::http::Uri;
 
 /// The families, and the settings that apply to every route.
-struct Families {
+pub(crate) struct Families {
     requests: DynamicFamily<RequestLabels, StripedCounter>,
     durations: DynamicFamily<RouteLabels, StripedHistogram>,
     in_flight: Gauge,
@@ -25,6 +25,17 @@ struct Families {
     )>,
     count_scrapes: bool,
     to_body_end: bool,
+}
+
+impl Families {
+    pub(crate) fn in_flight(&self) -> &Gauge {
+        &self.in_flight
+    }
+
+    /// Durations end at the end of the response body, not its head.
+    pub(crate) fn to_body_end(&self) -> bool {
+        self.to_body_end
+    }
 }
 
 /// Every route seen so far, by template.
@@ -127,16 +138,15 @@ impl Routes {
     }
 
     pub(crate) fn in_flight(&self) -> &Gauge {
-        &self.families.in_flight
+        self.families.in_flight()
     }
 
     pub(crate) fn body_sizes(&self) -> bool {
         self.families.sizes.is_some()
     }
 
-    /// Durations end at the end of the response body, not its head.
-    pub(crate) fn to_body_end(&self) -> bool {
-        self.families.to_body_end
+    pub(crate) fn families(&self) -> &Families {
+        &self.families
     }
 
     /// The entry of `route`, created on first sight.
@@ -204,6 +214,11 @@ impl RouteEntry {
 
     pub(crate) fn route(&self) -> &str {
         &self.route
+    }
+
+    /// The settings and gauge shared by every route.
+    pub(crate) fn routes(&self) -> &Families {
+        &self.families
     }
 
     pub(crate) fn skipped(&self) -> bool {

@@ -21,7 +21,7 @@ use tower_service::Service;
 use super::UNMATCHED_ROUTE;
 use super::body::Counted;
 use super::labels::{HttpMethod, StatusClass, grpc_status_class};
-use super::routes::{RouteEntry, Routes};
+use super::routes::{Families, RouteEntry, Routes};
 use crate::endpoints::Scrape;
 
 /// The gRPC status code of a method the server does not have.
@@ -143,7 +143,6 @@ where
             route,
             method,
             start: clock::now(),
-            routes: Arc::clone(routes),
         };
         ResponseFuture {
             inner: self.inner.call(request),
@@ -186,12 +185,20 @@ struct Record {
     method: HttpMethod,
     /// A reading of [`alerting_core::clock`]: the TSC where it is safe.
     start: u64,
-    routes: Arc<Routes>,
+}
+
+impl Record {
+    fn routes(&self) -> &Families {
+        match &self.route {
+            Route::Known(entry) => entry.routes(),
+            Route::Grpc(slot, _) => slot.routes.families(),
+        }
+    }
 }
 
 impl Drop for Record {
     fn drop(&mut self) {
-        self.routes.in_flight().dec();
+        self.routes().in_flight().dec();
     }
 }
 
@@ -281,7 +288,7 @@ impl Record {
                 None => Some((0, h.clone())),
             }
         });
-        let to_body_end = self.routes.to_body_end();
+        let to_body_end = self.routes().to_body_end();
         let mut finishing = Finishing {
             entry,
             method: self.method,
