@@ -238,3 +238,48 @@ fn errors_are_classified_through_their_sources() {
     assert_eq!(of(ErrorKind::Other), CallOutcome::Error);
     assert_eq!(CallOutcome::from_status(700), CallOutcome::Error);
 }
+
+/// The outbound families pass a real
+/// `promtool check metrics` (installed by `.ci/run`; missing, this fails).
+#[test]
+fn promtool_accepts_the_outbound_families() {
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+
+    let registry = Registry::new();
+    let metrics = OutboundMetrics::builder()
+        .names("api_requests_total", "api_request_duration_seconds")
+        .build(&registry)
+        .unwrap();
+    let endpoint = metrics.endpoint("price_api", "/token/{address}");
+    for outcome in [
+        CallOutcome::Success,
+        CallOutcome::RateLimited,
+        CallOutcome::Timeout,
+        CallOutcome::ConnectError,
+    ] {
+        endpoint.start().finish(outcome);
+    }
+    let text = text(&registry);
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool not found: install Debian's `prometheus` package (.ci/run does)");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "promtool: {report}\n{text}");
+    assert!(report.trim().is_empty(), "promtool lint: {report}");
+}
