@@ -1,5 +1,6 @@
-//! HTTP throughput: a minimal handler bare, behind our `HttpMetricsLayer`,
-//! and behind `axum-prometheus`'s layer, in the same run; then `/metrics`
+//! HTTP throughput: a minimal handler bare, behind our `HttpMetricsLayer`
+//! (durations to the body's end, the default, and to the head), and behind
+//! `axum-prometheus`'s layer, in the same run; then `/metrics`
 //! with 10,000 series scraped while the application is under load.
 //!
 //! ```text
@@ -194,11 +195,18 @@ fn main() {
         .expect("tokio runtime");
 
     // The servers: each variant on its own port.
-    let (bare, ours, peer, loaded) = runtime.block_on(async {
+    let (bare, ours, head, peer, loaded) = runtime.block_on(async {
         let bare = serve(minimal()).await;
 
         let registry = Registry::new();
         let ours = serve(minimal().layer(HttpMetricsLayer::new(&registry).unwrap())).await;
+        // Durations to the response head: no wrapped body to time.
+        let at_head = Registry::new();
+        let head_layer = HttpMetricsLayer::builder()
+            .duration_to_body_end(false)
+            .build(&at_head)
+            .unwrap();
+        let head = serve(minimal().layer(head_layer)).await;
 
         let (layer, _handle) = axum_prometheus::PrometheusMetricLayer::pair();
         let peer = serve(minimal().layer(layer)).await;
@@ -225,11 +233,12 @@ fn main() {
             .unwrap()
             .layer(HttpMetricsLayer::new(&big).unwrap());
         let loaded = serve(app).await;
-        (bare, ours, peer, loaded)
+        (bare, ours, head, peer, loaded)
     });
     let variants = [
         ("bare router", bare),
         ("HttpMetricsLayer (ours)", ours),
+        ("HttpMetricsLayer, durations to the head", head),
         ("axum-prometheus 0.10", peer),
     ];
 
@@ -281,7 +290,7 @@ fn main() {
             let run = measured(&format!("http://{addr}{PATH}"), o.duration, o.connections)
                 .unwrap_or_else(|e| panic!("{e}"));
             println!(
-                "run {rep} {name:<26} {:>8.0} req/s  {:>6.2} µs server CPU/req  errors {}",
+                "run {rep} {name:<42} {:>8.0} req/s  {:>6.2} µs server CPU/req  errors {}",
                 run.rps, run.cpu_us, run.errors
             );
             results[i].push(run);
@@ -316,8 +325,8 @@ fn main() {
     }
     println!(
         "\nours / axum-prometheus: {:.2}× (req/s), {:.2}× (req per CPU-second)",
-        medians[1] / medians[2].max(1.0),
-        cpu[2] / cpu[1].max(f64::MIN_POSITIVE),
+        medians[1] / medians[3].max(1.0),
+        cpu[3] / cpu[1].max(f64::MIN_POSITIVE),
     );
 
     // /metrics with 10,000 series while the API is under load.

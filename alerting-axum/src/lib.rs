@@ -81,6 +81,7 @@
 
 pub mod endpoints;
 pub mod http_metrics;
+pub mod outbound;
 pub mod serve;
 #[cfg(feature = "bootstrap")]
 pub mod server;

@@ -8,7 +8,7 @@
 //! |---|---|---|
 //! | 1. readiness down | keeps serving (a load balancer is taking the instance out during the readiness delay) | keeps serving: `/ready` answers 503 |
 //! | 2. intake stopped | stops accepting connections; connections with no request in progress (idle, or still sending a request header) are closed, busy ones after their response | keeps serving |
-//! | 3. drain | requests in flight finish; each is an `http_request` unit of work, so the drain waits for them up to the deadline and the report counts them | keeps serving: `/metrics` shows the drain |
+//! | 3. drain | requests in flight finish, their response bodies included (a streamed body is drained to its end); each is an `http_request` unit of work, so the drain waits for them up to the deadline and the report counts them | keeps serving: `/metrics` shows the drain |
 //! | 4. closers | its closer waits for the last connections to close (responses being written), but not for requests still running, which the drain already abandoned; up to the closer timeout; then the future returns | its closer stops accepting, then waits for the last connections the same way |
 //!
 //! The closers are registered when `serve`/`serve_admin` is called, so
@@ -279,7 +279,8 @@ impl HttpLimits {
 /// each limit.
 ///
 /// Each request holds an in-flight guard of kind [`HTTP_REQUEST_WORK`]
-/// until its response head is ready, so the drain waits for it and the
+/// until its response body has been sent (or dropped), so the drain waits for
+/// it, a streamed body included, and the
 /// report counts it. The closer, named `http server <addr>`, is registered
 /// now; the returned future does not borrow `shutdown` and can be spawned.
 ///
@@ -1003,8 +1004,7 @@ impl hyper::service::Service<Request<Incoming>> for ConnService {
 }
 
 pin_project! {
-    /// The router's answer; holds the in-flight guard until the response
-    /// head is ready.
+    /// The router's answer; hands the in-flight guard to the response body.
     struct ConnFuture {
         #[pin]
         inner: Oneshot<Router, Request>,
@@ -1022,18 +1022,24 @@ impl Future for ConnFuture {
             Ok(response) => response,
             Err(never) => match never {},
         };
-        this.guard.take();
+        let guard = this.guard.take();
         let mark = this.mark.take();
-        Poll::Ready(Ok(response.map(|inner| ConnBody { inner, _mark: mark })))
+        Poll::Ready(Ok(response.map(|inner| ConnBody {
+            inner,
+            _guard: guard,
+            _mark: mark,
+        })))
     }
 }
 
 pin_project! {
-    /// A response body that keeps its request marked in progress until
-    /// hyper has taken all of it.
+    /// A response body that keeps its request marked in progress, and in
+    /// flight for the drain, until hyper has taken all of it: a streamed
+    /// body is drained at shutdown as a slow handler is.
     struct ConnBody {
         #[pin]
         inner: Body,
+        _guard: Option<(InFlight, Counted)>,
         _mark: Option<RequestMark>,
     }
 }

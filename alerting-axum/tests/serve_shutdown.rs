@@ -254,3 +254,61 @@ async fn with_nothing_in_flight_serving_stops_at_once() {
         .unwrap()
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_drains_a_streamed_body_to_its_end() {
+    let shutdown = Shutdown::builder()
+        .signals(false)
+        .deadline(Duration::from_secs(5))
+        .build();
+    let gates = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let slot = std::sync::Arc::clone(&gates);
+    let app = Router::new().route(
+        "/stream",
+        get(move || {
+            let slot = std::sync::Arc::clone(&slot);
+            async move {
+                let (open, body) = common::gated();
+                *slot.lock().unwrap() = Some(open);
+                axum::body::Body::new(body)
+            }
+        }),
+    );
+    let (l, addr) = listener().await;
+    let server = tokio::spawn(serve(l, app, &shutdown));
+
+    // The head is out; the body is still streaming when shutdown begins.
+    let response = common::head(addr, "/stream").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let requests = shutdown.work_kind(HTTP_REQUEST_WORK);
+    assert_eq!(requests.in_flight(), 1, "a streaming body is in flight");
+    shutdown.trigger("test");
+    let running = {
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move { report(&shutdown).await })
+    };
+    // The drain waits for the body, which the client still reads in full.
+    let open = gates.lock().unwrap().take().expect("the handler ran");
+    open.send(()).unwrap();
+    assert_eq!(&common::read_to_end(response.into_body()).await[..], b"end");
+
+    let report = tokio::time::timeout(TIMEOUT, running)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(report.drain, DrainOutcome::Drained);
+    let work = report
+        .work
+        .iter()
+        .find(|w| w.name == HTTP_REQUEST_WORK)
+        .expect("http_request in the report");
+    assert_eq!(
+        (work.in_flight_at_trigger, work.drained, work.still_running),
+        (1, 1, 0)
+    );
+    tokio::time::timeout(TIMEOUT, server)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+}

@@ -15,7 +15,7 @@ use alerting_core::shutdown::Shutdown;
 use alerting_tests::tls::{TlsProxy, ca_file};
 use bsc_monitor::app;
 use bsc_monitor::config::{self, Config};
-use bsc_monitor::metrics::{ApiStatus, BscMetrics, CallResult, RpcMethod};
+use bsc_monitor::metrics::{BscMetrics, CallOutcome, PRICE_API, RpcMethod, TOKEN_INFO};
 use bsc_monitor::sim::{SimNode, SimPriceApi};
 
 fn addr_of(url: &str) -> SocketAddr {
@@ -64,19 +64,14 @@ async fn wait_for(within: Duration, done: impl Fn() -> bool) -> bool {
 }
 
 fn prices_fetched(m: &BscMetrics) -> u64 {
-    m.api_requests_total
-        .iter()
-        .filter(|(l, _)| l.status == ApiStatus::Success)
-        .map(|(_, c)| c.get())
-        .sum()
+    m.api
+        .endpoint(PRICE_API, TOKEN_INFO)
+        .calls(CallOutcome::Success)
 }
 
 fn subscribes_refused(m: &BscMetrics) -> u64 {
-    m.rpc_calls_total
-        .iter()
-        .filter(|(l, _)| l.method == RpcMethod::EthSubscribe && l.result == CallResult::Error)
-        .map(|(_, c)| c.get())
-        .sum()
+    let subscribes = m.rpc_method(RpcMethod::EthSubscribe);
+    subscribes.total() - subscribes.calls(CallOutcome::Success)
 }
 
 /// Starts the app on `config`, without signal handling.

@@ -87,6 +87,24 @@ impl StatusClass {
     }
 }
 
+/// The class of a gRPC status code (the `grpc-status` header or trailer),
+/// as the HTTP status gRPC gateways answer for it: `OK` is `2xx`; the
+/// caller's errors (`CANCELLED`, `INVALID_ARGUMENT`, `NOT_FOUND`,
+/// `ALREADY_EXISTS`, `PERMISSION_DENIED`, `RESOURCE_EXHAUSTED`,
+/// `FAILED_PRECONDITION`, `ABORTED`, `OUT_OF_RANGE`, `UNAUTHENTICATED`)
+/// are `4xx`; the server's (`UNKNOWN`, `DEADLINE_EXCEEDED`,
+/// `UNIMPLEMENTED`, `INTERNAL`, `UNAVAILABLE`, `DATA_LOSS`) and anything
+/// unreadable are `5xx`.
+pub(crate) fn grpc_status_class(code: &[u8]) -> StatusClass {
+    match code {
+        b"0" => StatusClass::Success,
+        b"1" | b"3" | b"5" | b"6" | b"7" | b"8" | b"9" | b"10" | b"11" | b"16" => {
+            StatusClass::ClientError
+        }
+        _ => StatusClass::ServerError,
+    }
+}
+
 /// Labels of `http_requests_total`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, LabelSet)]
 pub(crate) struct RequestLabels {
@@ -132,6 +150,21 @@ mod tests {
         }
         assert_eq!(HttpMethod::Other.as_str(), "other");
         assert_eq!(HttpMethod::Delete.as_str(), "DELETE");
+    }
+
+    #[test]
+    fn grpc_codes_are_classes() {
+        assert_eq!(grpc_status_class(b"0"), StatusClass::Success);
+        for client in [1, 3, 5, 6, 7, 8, 9, 10, 11, 16] {
+            let code = client.to_string();
+            assert_eq!(grpc_status_class(code.as_bytes()), StatusClass::ClientError);
+        }
+        for server in [2, 4, 12, 13, 14, 15, 17, 99] {
+            let code = server.to_string();
+            assert_eq!(grpc_status_class(code.as_bytes()), StatusClass::ServerError);
+        }
+        assert_eq!(grpc_status_class(b"ok"), StatusClass::ServerError);
+        assert_eq!(grpc_status_class(b""), StatusClass::ServerError);
     }
 
     #[test]

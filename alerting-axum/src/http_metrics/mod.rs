@@ -39,12 +39,14 @@
 //! [`StripedHistogram`](alerting_core::metrics::StripedHistogram)), so
 //! workers on different cores do not fight over one cache line, and
 //! durations come from [`alerting_core::clock`] (the TSC where it is
-//! safe). Adding any layer to an axum router's routes costs an extra boxed
+//! safe). A gRPC request costs a look-up of its route by name, once its
+//! answer says the method exists. Adding any layer to an axum router's routes costs an extra boxed
 //! service and future per request (axum's, about 0.1–0.2 µs here);
 //! `docs/benchmarks.md` has the figures. With
-//! [`body_sizes`](HttpMetricsBuilder::body_sizes), a body whose length is
-//! not known in advance (chunked) is wrapped to count its bytes, which
-//! costs one allocation.
+//! [`body_sizes`](HttpMetricsBuilder::body_sizes), a request body whose
+//! length is not known in advance (chunked) is wrapped to count its bytes,
+//! which costs one allocation. The response body is always wrapped in a
+//! [`MetricsBody`], which axum boxes (one allocation per request).
 //!
 //! # What is not counted
 //!
@@ -58,16 +60,58 @@
 //!   client went away): it leaves `http_requests_in_flight`, and no status
 //!   is invented for it.
 //!
-//! The duration is the time until the response head is ready, which is
-//! what the handler controls; the time to stream a long body is not
-//! included.
+//! # When a request ends
+//!
+//! A request's duration, and its time in `http_requests_in_flight`, end
+//! when its response body has been sent (a streamed body is timed to its
+//! end), or when the body is dropped before its end (the client went
+//! away: the request keeps the class of its status). A body that fails
+//! half-way counts as a `5xx`. With
+//! [`duration_to_body_end(false)`](HttpMetricsBuilder::duration_to_body_end)
+//! they end when the response head is ready, which is what the handler
+//! controls.
+//!
+//! # Any tower service, and gRPC
+//!
+//! The layer wraps any `tower::Service<http::Request<_>>` that answers
+//! `http::Response<_>`: an axum router's routes, a plain hyper service, a
+//! tonic server (`tonic::transport::Server::builder().layer(…)`). The
+//! response body is wrapped in a [`MetricsBody`]. The route is:
+//!
+//! - axum's [`MatchedPath`](axum::extract::MatchedPath) when there is one;
+//! - for a gRPC request (`POST` with an `application/grpc` content type),
+//!   the method's path, `/package.Service/Method`. A method the server
+//!   does not have (answered `UNIMPLEMENTED` with no message, as tonic
+//!   answers unknown services and methods) is `unmatched`, so a scan of
+//!   method names makes no series;
+//! - otherwise the template [`route_fn`](HttpMetricsBuilder::route_fn)
+//!   gives, or `unmatched`.
+//!
+//! A gRPC error is answered with HTTP 200; the `status` label of a gRPC
+//! request is the class of its `grpc-status` (read from the head of a
+//! trailers-only answer, or from the trailers), as gRPC gateways map it
+//! to HTTP: `OK` is `2xx`; `CANCELLED`, `INVALID_ARGUMENT`, `NOT_FOUND`,
+//! `ALREADY_EXISTS`, `PERMISSION_DENIED`, `RESOURCE_EXHAUSTED`,
+//! `FAILED_PRECONDITION`, `ABORTED`, `OUT_OF_RANGE` and `UNAUTHENTICATED`
+//! are `4xx`; `UNKNOWN`, `DEADLINE_EXCEEDED`, `UNIMPLEMENTED`, `INTERNAL`,
+//! `UNAVAILABLE`, `DATA_LOSS`, an unreadable code and a stream that ended
+//! without one are `5xx`; an unknown method is `4xx` (as a 404 is); a
+//! stream the client cancelled is `4xx`. So the same rules select HTTP and
+//! gRPC server errors (`status="5xx"`), and the families and their labels
+//! stay those of [`alerting_core::metrics::http`].
+//!
+//! The request body's size ([`body_sizes`](HttpMetricsBuilder::body_sizes))
+//! is taken from its length when known in advance; a streamed request body
+//! is counted as it is read only when it is axum's `Body` (another type
+//! cannot be wrapped without changing the inner service's request type).
 //!
 //! # Where to add it
 //!
-//! With [`Router::layer`](axum::Router::layer), after the routes (axum
-//! applies a layer to the routes that exist when it is added). Wrapping a
-//! whole `Router` from outside (as a tower service) hides the matched route
-//! from the layer: every request is then `unmatched`.
+//! In axum, with [`Router::layer`](axum::Router::layer), after the routes
+//! (axum applies a layer to the routes that exist when it is added).
+//! Wrapping a whole `Router` from outside (as a tower service) hides the
+//! matched route from the layer: every request is then `unmatched`, unless
+//! it is gRPC or [`route_fn`](HttpMetricsBuilder::route_fn) names it.
 //!
 //! ```
 //! use alerting_axum::HttpMetricsLayer;
@@ -99,7 +143,7 @@ use alerting_core::metrics::http::{self, HttpMetricRefs};
 use alerting_core::metrics::{Buckets, MetricsError, Registry};
 use tower_layer::Layer;
 
-pub use service::{HttpMetricsService, ResponseFuture};
+pub use service::{HttpMetricsService, MetricsBody, ResponseFuture};
 
 use routes::Routes;
 
@@ -108,6 +152,10 @@ pub const UNMATCHED_ROUTE: &str = "unmatched";
 
 /// Default of [`HttpMetricsBuilder::max_routes`].
 pub const DEFAULT_MAX_ROUTES: usize = 256;
+
+/// A function that names the route template of a request axum did not
+/// route (see [`HttpMetricsBuilder::route_fn`]).
+pub type RouteFn = fn(&axum::http::Uri) -> Option<&'static str>;
 
 /// Why the HTTP metrics could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -165,6 +213,8 @@ pub struct HttpMetricsBuilder {
     ignored: Vec<String>,
     max_routes: usize,
     buckets: Option<Buckets>,
+    to_body_end: bool,
+    route_fn: Option<RouteFn>,
 }
 
 impl Default for HttpMetricsBuilder {
@@ -175,6 +225,8 @@ impl Default for HttpMetricsBuilder {
             ignored: Vec::new(),
             max_routes: DEFAULT_MAX_ROUTES,
             buckets: None,
+            to_body_end: true,
+            route_fn: None,
         }
     }
 }
@@ -205,6 +257,40 @@ impl HttpMetricsBuilder {
     /// [`DEFAULT_MAX_ROUTES`]); more are folded into `route="__overflow__"`.
     pub fn max_routes(mut self, max_routes: usize) -> Self {
         self.max_routes = max_routes;
+        self
+    }
+
+    /// Whether a request's duration (and its time in
+    /// `http_requests_in_flight`) ends when the response body has been
+    /// sent (`true`, the default) or when the response head is ready
+    /// (`false`: what the handler controls, without the time to stream a
+    /// long body). A gRPC call whose status comes in the trailers is
+    /// recorded at the body's end either way.
+    pub fn duration_to_body_end(mut self, enabled: bool) -> Self {
+        self.to_body_end = enabled;
+        self
+    }
+
+    /// How to name the route of a request that axum did not route (a
+    /// plain hyper or tower service has no
+    /// [`MatchedPath`](axum::extract::MatchedPath)): `f` returns the
+    /// template for a request's URI, or `None` for `unmatched`. The
+    /// templates are `'static` strings, the program's own, so they stay
+    /// few. Without it, every such request is `unmatched` (gRPC requests
+    /// are named by their method either way).
+    ///
+    /// ```
+    /// use alerting_axum::HttpMetricsLayer;
+    ///
+    /// let options = HttpMetricsLayer::builder().route_fn(|uri| match uri.path() {
+    ///     "/health" => Some("/health"),
+    ///     path if path.starts_with("/wallets/") => Some("/wallets/{id}"),
+    ///     _ => None,
+    /// });
+    /// # let _ = options;
+    /// ```
+    pub fn route_fn(mut self, f: RouteFn) -> Self {
+        self.route_fn = Some(f);
         self
     }
 

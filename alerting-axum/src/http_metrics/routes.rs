@@ -11,10 +11,11 @@ use alerting_core::metrics::{
 };
 
 use super::labels::{HttpMethod, RequestLabels, RouteLabels, StatusClass};
-use super::{HttpMetricsBuilder, HttpMetricsError, UNMATCHED_ROUTE};
+use super::{HttpMetricsBuilder, HttpMetricsError, RouteFn, UNMATCHED_ROUTE};
+use axum::http::Uri;
 
 /// The families, and the settings that apply to every route.
-struct Families {
+pub(crate) struct Families {
     requests: DynamicFamily<RequestLabels, StripedCounter>,
     durations: DynamicFamily<RouteLabels, StripedHistogram>,
     in_flight: Gauge,
@@ -23,6 +24,18 @@ struct Families {
         DynamicFamily<RouteLabels, StripedHistogram>,
     )>,
     count_scrapes: bool,
+    to_body_end: bool,
+}
+
+impl Families {
+    pub(crate) fn in_flight(&self) -> &Gauge {
+        &self.in_flight
+    }
+
+    /// Durations end at the end of the response body, not its head.
+    pub(crate) fn to_body_end(&self) -> bool {
+        self.to_body_end
+    }
 }
 
 /// Every route seen so far, by template.
@@ -30,6 +43,7 @@ pub(crate) struct Routes {
     families: Arc<Families>,
     ignored: Vec<String>,
     max_routes: usize,
+    route_fn: Option<RouteFn>,
     map: RwLock<HashMap<Box<str>, Arc<RouteEntry>>>,
     overflow: Arc<RouteEntry>,
 }
@@ -73,7 +87,7 @@ impl Routes {
         }
         let durations = registry.register_with(
             http::DURATION,
-            "Time from receiving an HTTP request to its response head, by method and route template",
+            "Time from receiving an HTTP request to the end of its response, by method and route template",
             duration_options,
         )?;
         let in_flight = registry.register(http::IN_FLIGHT, "HTTP requests being handled now")?;
@@ -100,6 +114,7 @@ impl Routes {
             in_flight,
             sizes,
             count_scrapes: options.count_scrapes,
+            to_body_end: options.to_body_end,
         });
         let overflow = Arc::new(RouteEntry::new(
             OVERFLOW_LABEL_VALUE,
@@ -110,9 +125,28 @@ impl Routes {
             families,
             ignored: options.ignored,
             max_routes: options.max_routes,
+            route_fn: options.route_fn,
             map: RwLock::new(HashMap::new()),
             overflow,
         })
+    }
+
+    /// The template of a request axum did not route, from the
+    /// application's function.
+    pub(crate) fn route_of(&self, uri: &Uri) -> Option<&'static str> {
+        self.route_fn.and_then(|f| f(uri))
+    }
+
+    pub(crate) fn in_flight(&self) -> &Gauge {
+        self.families.in_flight()
+    }
+
+    pub(crate) fn body_sizes(&self) -> bool {
+        self.families.sizes.is_some()
+    }
+
+    pub(crate) fn families(&self) -> &Families {
+        &self.families
     }
 
     /// The entry of `route`, created on first sight.
@@ -182,6 +216,11 @@ impl RouteEntry {
         &self.route
     }
 
+    /// The settings and gauge shared by every route.
+    pub(crate) fn routes(&self) -> &Families {
+        &self.families
+    }
+
     pub(crate) fn skipped(&self) -> bool {
         self.skip.load(Ordering::Relaxed)
     }
@@ -193,14 +232,6 @@ impl RouteEntry {
         }
         self.skip.store(true, Ordering::Relaxed);
         true
-    }
-
-    pub(crate) fn in_flight(&self) -> &Gauge {
-        &self.families.in_flight
-    }
-
-    pub(crate) fn body_sizes(&self) -> bool {
-        self.families.sizes.is_some()
     }
 
     fn route_labels(&self, method: HttpMethod) -> RouteLabels {

@@ -167,3 +167,57 @@ pub async fn health(
     health.refresh().await;
     health
 }
+
+/// A response body that sends nothing until its gate is opened, then
+/// `"end"` and its end: a stream whose end the test decides.
+pub struct Gated(Option<tokio::sync::oneshot::Receiver<()>>);
+
+/// A gate and the body it holds.
+pub fn gated() -> (tokio::sync::oneshot::Sender<()>, Gated) {
+    let (open, gate) = tokio::sync::oneshot::channel();
+    (open, Gated(Some(gate)))
+}
+
+impl http_body::Body for Gated {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        use std::future::Future as _;
+        let Some(gate) = self.0.as_mut() else {
+            return std::task::Poll::Ready(None);
+        };
+        match std::pin::Pin::new(gate).poll(cx) {
+            std::task::Poll::Pending => std::task::Poll::Pending,
+            std::task::Poll::Ready(_) => {
+                self.0 = None;
+                std::task::Poll::Ready(Some(Ok(http_body::Frame::data(Bytes::from_static(b"end")))))
+            }
+        }
+    }
+}
+
+/// GETs `path` and returns the answer's head as soon as it comes, with
+/// its body still to read.
+pub async fn head(addr: SocketAddr, path: &str) -> axum::http::Response<hyper::body::Incoming> {
+    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let request = Request::get(format!("http://{addr}{path}"))
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    tokio::time::timeout(TIMEOUT, client.request(request))
+        .await
+        .expect("request timed out")
+        .expect("request failed")
+}
+
+/// Reads a body to its end (bounded).
+pub async fn read_to_end(body: hyper::body::Incoming) -> Bytes {
+    tokio::time::timeout(TIMEOUT, body.collect())
+        .await
+        .expect("body timed out")
+        .expect("body failed")
+        .to_bytes()
+}

@@ -53,6 +53,7 @@ mod histogram;
 pub mod http;
 mod labels;
 mod naming;
+pub mod outbound;
 mod outcome;
 mod process;
 mod reference;

@@ -37,6 +37,8 @@ pub enum MetricOrigin {
     /// Written by the tokio runtime collector
     /// (`metrics::runtime::RuntimeCollector`, feature `runtime`).
     Runtime,
+    /// Written by the outbound-call metrics of `alerting-axum`.
+    Outbound,
     /// Written by Prometheus itself at each scrape (`up`).
     Scrape,
     /// The output of a recording rule (`alerting_rules::RecordingRule`).

@@ -149,7 +149,11 @@ async fn run(setup: &Setup, warm_up: Duration, window: Duration) -> Measured {
     let histogram = m.bsc_ws_messages_processing_seconds.get(Event {
         event_type: EventType::Swap,
     });
-    let api_requests = || -> u64 { m.api_requests_total.iter().map(|(_, c)| c.get()).sum() };
+    let token_info = m.api.endpoint(
+        bsc_monitor::metrics::PRICE_API,
+        bsc_monitor::metrics::TOKEN_INFO,
+    );
+    let api_requests = || -> u64 { token_info.total() };
 
     tokio::time::sleep(warm_up).await;
 

@@ -8,9 +8,11 @@
 //! field is [`Named`], which derefs to the metric and lets rules and panels
 //! name it.
 
+pub use alerting_axum::outbound::CallOutcome;
+use alerting_axum::outbound::{Endpoint, OutboundMetrics};
 use alerting_core::metrics::Named;
 use alerting_core::metrics::{
-    Counter, Family, Gauge, Histogram, LabelSet, LabelValue, MetricGroup,
+    Counter, Family, Gauge, Histogram, LabelSet, LabelValue, MetricGroup, MetricsError, Registry,
 };
 
 /// The app's `#[instrumented]` functions (`src/pipeline.rs`,
@@ -95,55 +97,6 @@ pub struct Event {
     pub event_type: EventType,
 }
 
-/// An external data API.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelValue)]
-pub enum Api {
-    /// The price API (DBotX in the seed).
-    Dbotx,
-}
-
-/// An API endpoint.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelValue)]
-pub enum Endpoint {
-    /// Token price, change and volume.
-    TokenInfo,
-}
-
-/// How an API call ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelValue)]
-pub enum ApiStatus {
-    /// 2xx with the data asked for.
-    Success,
-    /// 2xx without the market data (degraded).
-    Incomplete,
-    /// 429.
-    RateLimited,
-    /// Another error answer, or no connection.
-    Error,
-    /// No answer in time.
-    Timeout,
-}
-
-/// `api_requests_total` labels.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelSet)]
-pub struct ApiCall {
-    /// The API.
-    pub api: Api,
-    /// The endpoint.
-    pub endpoint: Endpoint,
-    /// How it ended.
-    pub status: ApiStatus,
-}
-
-/// `api_request_duration_seconds` labels.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelSet)]
-pub struct ApiRoute {
-    /// The API.
-    pub api: Api,
-    /// The endpoint.
-    pub endpoint: Endpoint,
-}
-
 /// A filter layer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelValue)]
 pub enum Layer {
@@ -212,17 +165,6 @@ pub enum RpcMethod {
     EthBlockNumber,
 }
 
-/// `rpc_calls_total` labels.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelSet)]
-pub struct RpcCall {
-    /// The chain.
-    pub chain: Chain,
-    /// The method.
-    pub method: RpcMethod,
-    /// The result.
-    pub result: CallResult,
-}
-
 /// Labels by chain.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelSet)]
 pub struct ChainLabel {
@@ -230,9 +172,62 @@ pub struct ChainLabel {
     pub chain: Chain,
 }
 
-/// Every metric of bsc-monitor.
-#[derive(Clone, Debug, MetricGroup)]
+/// The price API, as the `target` label of `api_requests_total`.
+pub const PRICE_API: &str = "dbotx";
+/// The price API's token endpoint, as the `route` label.
+pub const TOKEN_INFO: &str = "token_info";
+/// The chain node, as the `target` label of `rpc_calls_total`.
+pub const BSC_NODE: &str = "bsc_node";
+
+/// Every metric of bsc-monitor: its own families ([`BscFamilies`], which
+/// it derefs to) and the calls it makes, recorded by alerting-axum's
+/// outbound-call metrics (`target`, `route`, `outcome`):
+///
+/// - `api_requests_total`, `api_request_duration_seconds`: the price API
+///   (`target="dbotx"`, `route="token_info"`);
+/// - `rpc_calls_total`, `rpc_call_duration_seconds`: JSON-RPC calls to
+///   the node (`target="bsc_node"`, `route` the JSON-RPC method).
+#[derive(Clone, Debug)]
 pub struct BscMetrics {
+    families: BscFamilies,
+    /// Calls to external data APIs.
+    pub api: OutboundMetrics,
+    /// JSON-RPC calls to the chain node.
+    pub rpc: OutboundMetrics,
+}
+
+impl std::ops::Deref for BscMetrics {
+    type Target = BscFamilies;
+
+    fn deref(&self) -> &BscFamilies {
+        &self.families
+    }
+}
+
+impl MetricGroup for BscMetrics {
+    fn register(registry: &Registry) -> Result<Self, MetricsError> {
+        Ok(Self {
+            families: BscFamilies::register(registry)?,
+            api: OutboundMetrics::builder()
+                .names("api_requests_total", "api_request_duration_seconds")
+                .build(registry)?,
+            rpc: OutboundMetrics::builder()
+                .names("rpc_calls_total", "rpc_call_duration_seconds")
+                .build(registry)?,
+        })
+    }
+}
+
+impl BscMetrics {
+    /// The calls of one JSON-RPC method.
+    pub fn rpc_method(&self, method: RpcMethod) -> Endpoint {
+        self.rpc.endpoint(BSC_NODE, method.as_method())
+    }
+}
+
+/// bsc-monitor's own families.
+#[derive(Clone, Debug, MetricGroup)]
+pub struct BscFamilies {
     /// WebSocket messages handled, by event type and how they were handled.
     pub bsc_ws_messages_total: Named<Family<WsMessage, Counter>>,
     /// Time to process one WebSocket message.
@@ -244,23 +239,17 @@ pub struct BscMetrics {
     pub bsc_ws_messages_in_flight: Named<Gauge>,
     /// Open log subscriptions (1 when connected).
     pub bsc_ws_connections_active: Named<Gauge>,
-    /// Calls to external data APIs, by API, endpoint and status.
-    pub api_requests_total: Named<Family<ApiCall, Counter>>,
-    /// Duration of calls to external data APIs.
-    pub api_request_duration_seconds: Named<Family<ApiRoute, Histogram>>,
     /// Events that passed a filter layer.
     pub bsc_filter_passed_total: Named<Family<FilterPassed, Counter>>,
     /// Events a filter layer rejected, by reason.
     pub bsc_filter_rejected_total: Named<Family<FilterRejected, Counter>>,
-    /// JSON-RPC calls to the chain node.
-    pub rpc_calls_total: Named<Family<RpcCall, Counter>>,
     /// Alerts sent to users.
     pub alerts_sent_total: Named<Family<AlertSent, Counter>>,
     /// Alerts suppressed by a cool-down period.
     pub cooldown_hits_total: Named<Family<ChainLabel, Counter>>,
 }
 
-impl BscMetrics {
+impl BscFamilies {
     /// Counts one message handled.
     pub fn handled(&self, event_type: EventType, result: Handled) {
         self.bsc_ws_messages_total

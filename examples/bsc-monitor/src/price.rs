@@ -9,7 +9,9 @@ use serde_json::Value;
 
 use crate::filters::MarketData;
 use crate::http::{self, HttpClient, HttpError};
-use crate::metrics::{Api, ApiCall, ApiRoute, ApiStatus, BscMetrics, Endpoint};
+use alerting_axum::outbound::{CallOutcome, Endpoint};
+
+use crate::metrics::{BscMetrics, PRICE_API, TOKEN_INFO};
 
 /// No market data for a token.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -36,7 +38,8 @@ pub struct PriceClient {
     client: HttpClient,
     timeout: Duration,
     retries: u32,
-    metrics: BscMetrics,
+    /// `api_requests_total{target="dbotx",route="token_info"}`.
+    token_info: Endpoint,
 }
 
 impl PriceClient {
@@ -53,7 +56,7 @@ impl PriceClient {
             client,
             timeout,
             retries,
-            metrics,
+            token_info: metrics.api.endpoint(PRICE_API, TOKEN_INFO),
         }
     }
 
@@ -67,48 +70,26 @@ impl PriceClient {
         let url = format!("{}/token/{token}", self.base);
         let mut attempt = 0;
         loop {
-            let started = std::time::Instant::now();
+            let call = self.token_info.start();
             let answer = http::send(&self.client, Method::GET, &url, None, self.timeout).await;
-            self.metrics
-                .api_request_duration_seconds
-                .get(ApiRoute {
-                    api: Api::Dbotx,
-                    endpoint: Endpoint::TokenInfo,
-                })
-                .observe(started.elapsed().as_secs_f64());
-            let (status, result, retry) = match answer {
+            call.finish(match &answer {
+                Ok((status, _)) => CallOutcome::from_status(status.as_u16()),
+                Err(HttpError::Timeout { .. }) => CallOutcome::Timeout,
+                Err(HttpError::Transport { .. }) => CallOutcome::ConnectError,
+                Err(_) => CallOutcome::Error,
+            });
+            let (result, retry) = match answer {
                 Ok((StatusCode::OK, body)) => match parse(&body) {
-                    Some(data) => (ApiStatus::Success, Ok(data), false),
-                    None => (
-                        ApiStatus::Incomplete,
-                        Err(PriceError::NoData(token.to_owned())),
-                        false,
-                    ),
+                    Some(data) => (Ok(data), false),
+                    None => (Err(PriceError::NoData(token.to_owned())), false),
                 },
-                Ok((StatusCode::NOT_FOUND, _)) => (
-                    ApiStatus::Incomplete,
-                    Err(PriceError::NoData(token.to_owned())),
-                    false,
-                ),
-                Ok((StatusCode::TOO_MANY_REQUESTS, _)) => {
-                    (ApiStatus::RateLimited, Err(PriceError::RateLimited), true)
+                Ok((StatusCode::NOT_FOUND, _)) => {
+                    (Err(PriceError::NoData(token.to_owned())), false)
                 }
-                Ok((s, _)) => (
-                    ApiStatus::Error,
-                    Err(PriceError::Status(s)),
-                    s.is_server_error(),
-                ),
-                Err(e @ HttpError::Timeout { .. }) => (ApiStatus::Timeout, Err(e.into()), true),
-                Err(e) => (ApiStatus::Error, Err(e.into()), true),
+                Ok((StatusCode::TOO_MANY_REQUESTS, _)) => (Err(PriceError::RateLimited), true),
+                Ok((s, _)) => (Err(PriceError::Status(s)), s.is_server_error()),
+                Err(e) => (Err(e.into()), true),
             };
-            self.metrics
-                .api_requests_total
-                .get(ApiCall {
-                    api: Api::Dbotx,
-                    endpoint: Endpoint::TokenInfo,
-                    status,
-                })
-                .inc();
             if result.is_ok() || !retry || attempt >= self.retries {
                 return result;
             }

@@ -21,11 +21,26 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use crate::tls::Tls;
 use tokio_util::sync::CancellationToken;
 
-use crate::metrics::{BscMetrics, CallResult, Chain, RpcCall, RpcMethod};
+use alerting_axum::outbound::CallOutcome;
+
+use crate::metrics::{BscMetrics, RpcMethod};
 use crate::sim::SWAP_TOPIC;
 
 /// A WebSocket to the node.
 pub type WsStream = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// The `outcome` of a JSON-RPC call in `rpc_calls_total`: `2xx` for an
+/// answer, `timeout`, `connect_error` when the WebSocket could not be
+/// opened or closed before the answer, `error` for the node's errors and
+/// answers that were not what was asked for.
+fn outcome<T>(result: &Result<T, RpcError>) -> CallOutcome {
+    match result {
+        Ok(_) => CallOutcome::Success,
+        Err(RpcError::Timeout { .. }) => CallOutcome::Timeout,
+        Err(RpcError::Connect { .. } | RpcError::Closed(_)) => CallOutcome::ConnectError,
+        Err(_) => CallOutcome::Error,
+    }
+}
 
 /// A failed JSON-RPC call or connection.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -149,20 +164,9 @@ impl RpcClient {
     ) -> Result<Value, RpcError> {
         let mut attempt = 0;
         loop {
+            let call = self.metrics.rpc_method(method).start();
             let result = self.call_once(method.as_method(), &params).await;
-            let label = if result.is_ok() {
-                CallResult::Ok
-            } else {
-                CallResult::Error
-            };
-            self.metrics
-                .rpc_calls_total
-                .get(RpcCall {
-                    chain: Chain::Bsc,
-                    method,
-                    result: label,
-                })
-                .inc();
+            call.finish(outcome(&result));
             match result {
                 Ok(v) => return Ok(v),
                 Err(e) if attempt >= retries => return Err(e),
@@ -331,20 +335,9 @@ pub async fn subscribe_swaps(
     timeout: Duration,
     metrics: &BscMetrics,
 ) -> Result<(WsStream, String), RpcError> {
+    let call = metrics.rpc_method(RpcMethod::EthSubscribe).start();
     let result = subscribe_once(url, tls, timeout).await;
-    let label = if result.is_ok() {
-        CallResult::Ok
-    } else {
-        CallResult::Error
-    };
-    metrics
-        .rpc_calls_total
-        .get(RpcCall {
-            chain: Chain::Bsc,
-            method: RpcMethod::EthSubscribe,
-            result: label,
-        })
-        .inc();
+    call.finish(outcome(&result));
     result
 }
 

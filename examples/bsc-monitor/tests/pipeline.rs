@@ -57,11 +57,11 @@ async fn every_message_read_is_counted_once() {
     for series in [
         r#"bsc_ws_messages_total{service="bsc-monitor",event_type="swap",result="filtered"}"#,
         r#"bsc_ws_messages_processing_seconds_bucket{service="bsc-monitor",event_type="swap""#,
-        r#"api_requests_total{service="bsc-monitor",api="dbotx",endpoint="token_info",status="rate_limited"}"#,
-        r#"api_request_duration_seconds_count{service="bsc-monitor",api="dbotx",endpoint="token_info"}"#,
+        r#"api_requests_total{service="bsc-monitor",target="dbotx",route="token_info",outcome="429"}"#,
+        r#"api_request_duration_seconds_count{service="bsc-monitor",target="dbotx",route="token_info"}"#,
         r#"bsc_filter_passed_total{service="bsc-monitor",layer="layer1",market_type="pancake"}"#,
         r#"bsc_filter_rejected_total{service="bsc-monitor",layer="layer1",reason="amount_too_small"}"#,
-        r#"rpc_calls_total{service="bsc-monitor",chain="bsc",method="eth_call",result="error"}"#,
+        r#"rpc_calls_total{service="bsc-monitor",target="bsc_node",route="eth_call",outcome="#,
         r#"alerts_sent_total{service="bsc-monitor",chain="bsc",channel="log",result="ok"}"#,
         r#"cooldown_hits_total{service="bsc-monitor",chain="bsc"}"#,
         "process_resident_memory_bytes",
@@ -104,12 +104,9 @@ async fn every_message_read_is_counted_once() {
     assert_eq!(m.handled_total(), summary.received);
     assert_eq!(m.bsc_ws_messages_in_flight.get(), 0);
     // Disconnects happened and were survived (one subscribe per connection).
-    let subscribes: u64 = m
-        .rpc_calls_total
-        .iter()
-        .filter(|(l, _)| l.method == bsc_monitor::metrics::RpcMethod::EthSubscribe)
-        .map(|(_, c)| c.get())
-        .sum();
+    let subscribes = m
+        .rpc_method(bsc_monitor::metrics::RpcMethod::EthSubscribe)
+        .total();
     assert!(
         subscribes >= 2,
         "expected reconnects, got {subscribes} subscribes"
