@@ -120,6 +120,9 @@ async fn sigterm_past_the_deadline_counts_the_rest_as_aborted() {
     // the report does not count as still running; every message is still
     // accounted for.
     let aborted = field(&out, "aborted");
-    assert!(aborted > 0, "aborted {aborted}, still running {still}\n{out}");
+    assert!(
+        aborted > 0,
+        "aborted {aborted}, still running {still}\n{out}"
+    );
     assert_eq!(field(&out, "unaccounted"), 0, "{out}");
 }
