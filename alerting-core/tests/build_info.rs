@@ -1,33 +1,10 @@
 //! `build_info!` exports one `build_info` series, which passes a real
 //! `promtool check metrics`.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+mod common;
 
 use alerting_core::metrics::{BuildInfo, Format, MetricsError, Registry, UNKNOWN_REVISION};
-
-fn promtool_check_metrics(text: &str) {
-    let mut child = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("promtool not found: install Debian's `prometheus` package (.ci/run does)");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "promtool check metrics failed: {}{}\non:\n{text}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+use common::assert_promtool_accepts;
 
 #[test]
 fn macro_exports_this_crates_build_and_passes_promtool() {
@@ -65,7 +42,7 @@ fn macro_exports_this_crates_build_and_passes_promtool() {
     );
     assert!(text.contains(&line), "missing {line} in:\n{text}");
     assert!(text.contains("# TYPE svc_build_info gauge"), "{text}");
-    promtool_check_metrics(&text);
+    assert_promtool_accepts(&text);
 }
 
 #[test]
@@ -87,7 +64,7 @@ fn hand_built_info_escapes_its_values() {
         )),
         "{text}"
     );
-    promtool_check_metrics(&text);
+    assert_promtool_accepts(&text);
 }
 
 #[test]

@@ -5,14 +5,15 @@
 //! (never asserting how long anything took): a series is idle once a
 //! scrape at least the timeout after the last scrape that saw it used.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+mod common;
+
 use std::thread::sleep;
 use std::time::Duration;
 
 use alerting_core::metrics::{
     Counter, DynamicFamily, Format, LabelSet, MetricOptions, MetricsError, Registry,
 };
+use common::assert_promtool_accepts;
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, LabelSet)]
 struct Token {
@@ -31,29 +32,6 @@ fn family(registry: &Registry, options: MetricOptions) -> DynamicFamily<Token, C
 
 fn scrape(registry: &Registry) -> String {
     registry.encode_to_string(Format::Prometheus).unwrap()
-}
-
-fn promtool_check_metrics(text: &str) {
-    let mut child = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("promtool not found: install Debian's `prometheus` package (.ci/run does)");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "promtool check metrics failed: {}{}\non:\n{text}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 #[test]
@@ -145,7 +123,7 @@ fn idle_series_expire_at_scrape_and_are_counted() {
     // Its slot is free: a new token gets a series of its own.
     swaps.get_or_create(&token("0xcc")).inc();
     assert_eq!(swaps.overflow().get(), 0);
-    promtool_check_metrics(&scrape(&registry));
+    assert_promtool_accepts(&scrape(&registry));
 
     // Nothing looked up any more: both go at the first scrape past the
     // timeout.

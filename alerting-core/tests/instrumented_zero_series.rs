@@ -3,12 +3,13 @@
 //! any call, in an exposition `promtool check metrics` accepts. (A file of
 //! its own: the global registry is per process.)
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+mod common;
+
 use std::sync::LazyLock;
 
 use alerting_core::instrumented;
 use alerting_core::metrics::{Format, Registry};
+use common::promtool_check_metrics;
 
 #[instrumented(labels(chain = "bsc"))]
 fn parse_swap(raw: &str) -> Result<u64, std::num::ParseIntError> {
@@ -35,26 +36,6 @@ fn own() -> &'static Registry {
 
 #[instrumented(registry = own)]
 fn elsewhere() {}
-
-fn promtool_check_metrics(text: &str) -> (bool, String) {
-    let mut child = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("promtool not found: install Debian's `prometheus` package (.ci/run does)");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(text.as_bytes())
-        .expect("write to promtool");
-    let out = child.wait_with_output().expect("promtool output");
-    let mut report = String::from_utf8_lossy(&out.stdout).into_owned();
-    report.push_str(&String::from_utf8_lossy(&out.stderr));
-    (out.status.success(), report)
-}
 
 fn has(text: &str, line: &str) -> bool {
     text.lines().any(|l| l == line)

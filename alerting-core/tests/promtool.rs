@@ -4,10 +4,12 @@
 //! format; `.ci/run` installs it. Without it this test fails rather than
 //! skips: a lint that silently does not run proves nothing.
 
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+mod common;
 
-use std::io::Write;
+use std::path::PathBuf;
+use std::process::Command;
+
+use common::promtool_check_metrics;
 
 /// The example binary, built (or found up to date) by cargo first, so a
 /// filtered run (`cargo test --test promtool`) never runs a stale one.
@@ -38,26 +40,6 @@ pub fn run_example(name: &str, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).expect("utf-8 output")
-}
-
-fn promtool_check_metrics(text: &str) -> (bool, String) {
-    let mut child = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("promtool not found: install Debian's `prometheus` package (.ci/run does)");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(text.as_bytes())
-        .expect("write to promtool");
-    let out = child.wait_with_output().expect("promtool output");
-    let mut report = String::from_utf8_lossy(&out.stdout).into_owned();
-    report.push_str(&String::from_utf8_lossy(&out.stderr));
-    (out.status.success(), report)
 }
 
 #[test]

@@ -2,34 +2,11 @@
 //! metrics, read at each scrape, and the exposition passes a real
 //! `promtool check metrics`.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+mod common;
 
 use alerting_core::metrics::runtime::RuntimeCollector;
 use alerting_core::metrics::{Format, MetricOrigin, MetricsError, Registry};
-
-fn promtool_check_metrics(text: &str) {
-    let mut child = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("promtool not found: install Debian's `prometheus` package (.ci/run does)");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "promtool check metrics failed: {}{}\non:\n{text}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+use common::assert_promtool_accepts;
 
 /// The value of the sample line that starts with `series ` (exact labels).
 fn value(text: &str, series: &str) -> f64 {
@@ -131,7 +108,7 @@ fn runtime_metrics_follow_the_runtime_at_each_scrape() {
     }
     assert!(text.contains("# TYPE tokio_runtime_worker_busy_seconds_total counter"));
     assert!(!text.contains("svc_tokio"), "not namespaced:\n{text}");
-    promtool_check_metrics(&text);
+    assert_promtool_accepts(&text);
 
     // The next scrape reads the runtime again: the tasks are gone.
     tx.send(true).unwrap();
