@@ -39,16 +39,33 @@ fn promtool(args: &[&str]) -> (bool, String) {
     (out.status.success(), report)
 }
 
-/// Writes `rules` and `tests` into a directory of their own; returns the
-/// paths of both.
-fn write(name: &str, rules: &RuleFile, tests: &RuleTests) -> (PathBuf, PathBuf) {
+/// `rules.yml` and `rules_test.yml` in a directory of their own, removed
+/// when dropped.
+struct Written {
+    dir: PathBuf,
+    rules: PathBuf,
+    tests: PathBuf,
+}
+
+impl Drop for Written {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Writes `rules` and `tests` into a directory of their own.
+fn write(name: &str, rules: &RuleFile, tests: &RuleTests) -> Written {
     let dir =
         std::env::temp_dir().join(format!("alerting-slo-guard-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let (r, t) = (dir.join("rules.yml"), dir.join("rules_test.yml"));
     rules.write(&r).expect("write rules");
     tests.write(&t).expect("write tests");
-    (r, t)
+    Written {
+        dir,
+        rules: r,
+        tests: t,
+    }
 }
 
 struct Shop {
@@ -107,16 +124,16 @@ fn the_guard_holds_back_a_trickle_and_never_hides_an_outage() {
         .for_rules(&rules)
         .tests(cases.to_vec())
         .tests(burns);
-    let (r, t) = write("guarded", &rules, &tests);
+    let written = write("guarded", &rules, &tests);
     let (ok, report) = promtool(&[
         "check",
         "rules",
         "--lint=all",
         "--lint-fatal",
-        r.to_str().expect("utf-8"),
+        written.rules.to_str().expect("utf-8"),
     ]);
     assert!(ok, "{report}");
-    let (ok, report) = promtool(&["test", "rules", t.to_str().expect("utf-8")]);
+    let (ok, report) = promtool(&["test", "rules", written.tests.to_str().expect("utf-8")]);
     assert!(ok, "{report}");
 
     // The same trickle against the same SLO without the guard pages: the
@@ -127,8 +144,8 @@ fn the_guard_holds_back_a_trickle_and_never_hides_an_outage() {
     let tests = RuleTests::new(["rules.yml"])
         .for_rules(&rules)
         .test(trickle);
-    let (_, t) = write("unguarded", &rules, &tests);
-    let (ok, report) = promtool(&["test", "rules", t.to_str().expect("utf-8")]);
+    let written = write("unguarded", &rules, &tests);
+    let (ok, report) = promtool(&["test", "rules", written.tests.to_str().expect("utf-8")]);
     assert!(
         !ok,
         "the trickle did not page even without the guard:\n{report}"
@@ -201,8 +218,8 @@ fn an_slo_whose_sli_disappears_raises_its_absent_alert() {
     );
     let cases = slo_absent_cases(&slo, shop.call("ok")).expect("cases");
     let tests = RuleTests::new(["rules.yml"]).for_rules(&rules).tests(cases);
-    let (_, t) = write("absent", &rules, &tests);
-    let (ok, report) = promtool(&["test", "rules", t.to_str().expect("utf-8")]);
+    let written = write("absent", &rules, &tests);
+    let (ok, report) = promtool(&["test", "rules", written.tests.to_str().expect("utf-8")]);
     assert!(ok, "{report}");
 
     // A latency SLO watches its histogram's count.
@@ -223,8 +240,8 @@ fn an_slo_whose_sli_disappears_raises_its_absent_alert() {
     let tests = RuleTests::new(["rules.yml"])
         .for_rules(&rules)
         .tests(slo_absent_cases(&latency, count).expect("cases"));
-    let (_, t) = write("absent-latency", &rules, &tests);
-    let (ok, report) = promtool(&["test", "rules", t.to_str().expect("utf-8")]);
+    let written = write("absent-latency", &rules, &tests);
+    let (ok, report) = promtool(&["test", "rules", written.tests.to_str().expect("utf-8")]);
     assert!(ok, "{report}");
 
     // No absent alert when asked for none.
