@@ -324,7 +324,14 @@ impl RedisStore {
     }
 
     fn set_shared(&self, shared: bool) {
-        self.inner.shared.store(shared, Ordering::Relaxed);
+        let was = self.inner.shared.swap(shared, Ordering::Relaxed);
+        if shared && !was {
+            tracing::info!(
+                target: "alerting_core::cooldown",
+                url = %self.inner.link.url,
+                "Redis answers again: cool-downs are shared",
+            );
+        }
         if let Some((gauge, fallbacks)) = &self.inner.metrics {
             gauge.set(i64::from(shared));
             if !shared {
