@@ -4,14 +4,16 @@
 //! burn-rate alert firing at the workbook's burn rates and not below them,
 //! for availability and for latency.
 
+mod common;
+
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
 
 use alerting_core::metrics::Registry;
 use alerting_rules::prelude::*;
 use alerting_rules::testing::{AlertTest, ExpectedAlert, RuleTests, TestCase};
 use alerting_rules::{RuleFile, Sli, Slo, builtin, fmt_duration, fmt_number};
+use common::promtool;
 
 const ROUTE: &str = "/api/checkout";
 
@@ -19,23 +21,6 @@ fn temp_dir() -> PathBuf {
     let dir = std::env::temp_dir().join(format!("alerting-http-slo-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
-}
-
-fn promtool(args: &[&str]) -> (bool, String) {
-    let out = Command::new("promtool")
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot run promtool ({e}): install Debian's `prometheus` package (.ci/run does)"
-            )
-        });
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), report)
 }
 
 /// What each burn-rate alert of `slo` says when the error ratio is `ratio`.

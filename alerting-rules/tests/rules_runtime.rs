@@ -2,8 +2,9 @@
 //! tests show `RuntimeSaturated` firing when the workers are busy 95% of
 //! the time and staying silent at 50%; the dashboard row validates.
 
+mod common;
+
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
 
 use alerting_core::metrics::Registry;
@@ -12,28 +13,12 @@ use alerting_rules::dashboards::Dashboard;
 use alerting_rules::prelude::*;
 use alerting_rules::testing::{ExpectedAlert, RuleTests, fires_and_stays_silent};
 use alerting_rules::{RuleFile, RuleGroup, Selector, packs};
+use common::promtool;
 
 fn temp_dir() -> PathBuf {
     let dir = std::env::temp_dir().join(format!("alerting-runtime-rules-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
-}
-
-fn promtool(args: &[&str]) -> (bool, String) {
-    let out = Command::new("promtool")
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot run promtool ({e}): install Debian's `prometheus` package (.ci/run does)"
-            )
-        });
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), report)
 }
 
 #[test]

@@ -6,8 +6,9 @@
 //! promtool (Debian's `prometheus` package) must be installed: `.ci/run`
 //! installs it. Without it these tests fail rather than skip.
 
+mod common;
+
 use std::path::PathBuf;
-use std::process::Command;
 
 use alerting_core::instrumented;
 use alerting_core::metrics::Registry;
@@ -16,28 +17,12 @@ use alerting_rules::testing::{
     RuleTests, slo_absent_cases, slo_burn_cases, slo_traffic_guard_cases,
 };
 use alerting_rules::{RuleFile, Scope, Selector, Sli, Slo, builtin};
+use common::promtool;
 
 /// The function the SLOs below are about: a linked `#[instrumented]`
 /// call site, as rules require.
 #[instrumented]
 fn checkout() {}
-
-fn promtool(args: &[&str]) -> (bool, String) {
-    let out = Command::new("promtool")
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot run promtool ({e}): install Debian's `prometheus` package (.ci/run does)"
-            )
-        });
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), report)
-}
 
 /// `rules.yml` and `rules_test.yml` in a directory of their own, removed
 /// when dropped.
