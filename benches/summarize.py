@@ -60,8 +60,11 @@ GROUPS = {
         [
             ("ours", "ours: `DynamicFamily::get_or_create(&labels).inc()`"),
             ("ours_idle_timeout", "ours, with an idle timeout"),
+            ("ours_with", "ours: `DynamicFamily::with(&labels, |c| c.inc())`"),
+            ("ours_with_idle_timeout", "ours `with`, with an idle timeout"),
             ("prometheus_client_get_or_create", "prometheus-client: `Family::get_or_create(&labels).inc()` (reference)"),
             ("ours_distinct_series", "*aside:* ours, each thread its own series"),
+            ("ours_with_distinct_series", "*aside:* ours `with`, each thread its own series"),
         ],
     ),
     "encode_mixed": (
@@ -109,9 +112,11 @@ GROUPS.update({
             ("bare", "bare call (reference)"),
             ("two_std_clock_reads", "two `std::time::Instant` reads"),
             ("two_tsc_reads", "two TSC reads (quanta)"),
+            ("two_tsc_reads_ours", "two TSC reads (`alerting_core::clock`)"),
             ("one_atomic_add", "one relaxed atomic add (shared)"),
             ("clock_counter_histogram_std", "call + 2 std reads + atomic counter + atomic histogram"),
-            ("clock_counter_histogram_tsc", "call + 2 TSC reads + atomic counter + atomic histogram"),
+            ("clock_counter_histogram_tsc", "call + 2 TSC reads (quanta) + atomic counter + atomic histogram"),
+            ("clock_counter_histogram_tsc_ours", "call + 2 TSC reads (`alerting_core::clock`) + atomic counter + atomic histogram"),
         ],
     ),
     "encode_striped": (
@@ -254,11 +259,11 @@ def print_targets(results):
                 ratio(g, ours, "measured_counter_vec"),
                 lambda v: v <= 2,
             )
-    for ours in ["ours", "ours_idle_timeout"]:
+    for ours in ["ours", "ours_idle_timeout", "ours_with", "ours_with_idle_timeout"]:
         one = median(results, "dynamic_get_or_create/1_thread", ours)
         two = median(results, "dynamic_get_or_create/2_threads", ours)
         row(
-            f"`DynamicFamily::get_or_create` of an existing series on 2 threads ≤ 2× its 1-thread time ({ours})",
+            f"`DynamicFamily` look-up of an existing series on 2 threads ≤ 2× its 1-thread time ({ours})",
             "2-thread / 1-thread",
             two / one if one and two else None,
             lambda v: v <= 2,

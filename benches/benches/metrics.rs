@@ -11,8 +11,9 @@
 //! - `dynamic_get_or_create/{1_thread,2_threads}`: `get_or_create(&labels)`
 //!   of an existing series keyed by an owned `String` label (an address)
 //!   in a family of 1,000 series, then `.inc()`: ours (`DynamicFamily`,
-//!   without and with an idle timeout) against prometheus-client's
-//!   `Family::get_or_create`.
+//!   without and with an idle timeout; through the owned handle of
+//!   `get_or_create` and through `with(&labels, |c| c.inc())`, which lends
+//!   the series) against prometheus-client's `Family::get_or_create`.
 //! - `encode_mixed/10k_counters_1k_histograms`: one scrape of a counter
 //!   family with 10,000 series and a latency-histogram family with 1,000
 //!   series (14 buckets), both keyed by a string label, in the Prometheus
@@ -423,6 +424,12 @@ fn dynamic_get_or_create(c: &mut Criterion) {
         bench_op(&mut group, "ours_idle_timeout", threads, || {
             ours_idle.get_or_create(black_box(&labels)).inc();
         });
+        bench_op(&mut group, "ours_with", threads, || {
+            ours.with(black_box(&labels), |c| c.inc());
+        });
+        bench_op(&mut group, "ours_with_idle_timeout", threads, || {
+            ours_idle.with(black_box(&labels), |c| c.inc());
+        });
         bench_op(
             &mut group,
             "prometheus_client_get_or_create",
@@ -439,6 +446,13 @@ fn dynamic_get_or_create(c: &mut Criterion) {
                 b.iter_custom(|iters| {
                     on_two_threads(iters, |t| {
                         ours.get_or_create(black_box(&own[t])).inc();
+                    })
+                })
+            });
+            group.bench_function("ours_with_distinct_series", |b| {
+                b.iter_custom(|iters| {
+                    on_two_threads(iters, |t| {
+                        ours.with(black_box(&own[t]), |c| c.inc());
                     })
                 })
             });

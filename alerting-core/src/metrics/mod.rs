@@ -164,7 +164,8 @@ impl MetricOptions {
     }
 
     /// Makes a dynamic family drop, at a scrape, each series that no
-    /// [`DynamicFamily::get_or_create`] looked up for at least `timeout`,
+    /// [`DynamicFamily::get_or_create`] or [`DynamicFamily::with`] looked up
+    /// for at least `timeout`,
     /// counting it in `alerting_series_expired_total{metric="…"}` (see
     /// [Series that go away](DynamicFamily#series-that-go-away)). Other
     /// metrics ignore it. Registration fails with
