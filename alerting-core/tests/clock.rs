@@ -38,3 +38,26 @@ fn a_stop_before_its_start_measures_zero() {
     let later = clock::now() + 1_000_000_000_000;
     assert_eq!(clock::nanos_since(later), 0);
 }
+
+/// Linux lists `constant_tsc` and `nonstop_tsc` exactly when CPUID reports
+/// an invariant TSC, the condition the clock reads the TSC under.
+#[test]
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+fn the_tsc_is_read_where_the_cpu_has_an_invariant_one() {
+    if std::env::var_os("ALERTING_CLOCK").is_some() {
+        return; // chosen by the environment, not by the CPU
+    }
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap();
+    let flags = cpuinfo
+        .lines()
+        .find(|l| l.starts_with("flags"))
+        .expect("a flags line in /proc/cpuinfo");
+    let invariant = flags.split_whitespace().any(|f| f == "nonstop_tsc")
+        && flags.split_whitespace().any(|f| f == "constant_tsc");
+    let expected = if invariant {
+        clock::ClockSource::Tsc
+    } else {
+        clock::ClockSource::Std
+    };
+    assert_eq!(clock::source(), expected, "flags: {flags}");
+}

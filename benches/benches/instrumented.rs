@@ -12,7 +12,8 @@
 //!   completion with a no-op waker (no executor: its cost would swamp the
 //!   difference).
 //! - `floor/{1_thread,2_threads}`: what a call cannot cost less than: two
-//!   clock reads (std and TSC), one relaxed atomic add, and two clock reads
+//!   clock reads (std, the TSC through quanta, and the TSC through
+//!   `alerting_core::clock`), one relaxed atomic add, and two clock reads
 //!   plus one atomic counter plus one lock-free atomic histogram, with each
 //!   clock.
 //! - `encode_striped/10k`: encoding 10,000 series, striped vs unstriped.
@@ -324,6 +325,10 @@ fn floor(c: &mut Criterion) {
             let start = clock.raw();
             black_box(clock.delta_as_nanos(start, clock.raw()));
         });
+        bench_op(&mut group, "two_tsc_reads_ours", threads, || {
+            let start = alerting_core::clock::now();
+            black_box(alerting_core::clock::nanos_since(start));
+        });
         bench_op(&mut group, "one_atomic_add", threads, || {
             counter.fetch_add(1, Ordering::Relaxed);
         });
@@ -341,6 +346,18 @@ fn floor(c: &mut Criterion) {
             counter.fetch_add(1, Ordering::Relaxed);
             drop(black_box(r));
         });
+        bench_op(
+            &mut group,
+            "clock_counter_histogram_tsc_ours",
+            threads,
+            || {
+                let start = alerting_core::clock::now();
+                let r = work(black_box(7));
+                histogram.observe_ns(alerting_core::clock::nanos_since(start));
+                counter.fetch_add(1, Ordering::Relaxed);
+                drop(black_box(r));
+            },
+        );
         group.finish();
     }
 }
