@@ -171,6 +171,13 @@ fn unknown_keys_and_sections_are_named() {
     assert_eq!(err.key(), Some("node.retry"));
     let err = load("[nodes]\nurl = \"x\"\n", &[]).unwrap_err();
     assert_eq!(err.key(), Some("nodes"), "{err}");
+    // A misspelt section is told every section there is, the library's too.
+    let text = err.to_string();
+    for section in [
+        "node", "accounts", "health", "logging", "metrics", "shutdown",
+    ] {
+        assert!(text.contains(&format!("`{section}`")), "{section}: {text}");
+    }
     let err = load("", &[("BSC_MONITOR_NODE__URLL", "x")]).unwrap_err();
     assert_eq!(err.key(), Some("node.urll"), "{err}");
     assert!(err.to_string().contains("BSC_MONITOR_NODE__URLL"), "{err}");

@@ -311,44 +311,88 @@ impl Registry {
         help: &str,
         options: MetricOptions,
     ) -> Result<M, MetricsError> {
-        let full = self.full_name(name);
-        check_metric_name(&full, M::KIND)?;
-        check_help(&full, help)?;
-        check_labels(
-            &full,
-            M::LABEL_NAMES,
-            self.inner.const_labels.iter().map(|(n, _)| n.as_str()),
-        )?;
-
-        let mut state = self
-            .inner
-            .state
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
-        let samples = sample_names(&full, M::KIND);
-        check_free(&state, &full, &samples)?;
-
-        let mut folded = None;
-        let mut expired = None;
+        // Only the build and the boxing depend on `M`: the checks and the
+        // bookkeeping around them are compiled once, not once per metric
+        // type a program registers.
+        let mut pending = self.begin_registration(name, help, M::KIND, M::LABEL_NAMES)?;
         let metric = {
+            let Pending {
+                full,
+                folded,
+                expired,
+                ..
+            } = &mut pending;
             let mut make_overflow = || {
                 let counter = Counter::default();
-                folded = Some(counter.clone());
+                *folded = Some(counter.clone());
                 counter
             };
             let mut make_expired = || {
                 let counter = Counter::default();
-                expired = Some(counter.clone());
+                *expired = Some(counter.clone());
                 counter
             };
             let mut ctx = BuildContext {
-                name: &full,
+                name: full,
                 options: &options,
                 overflow: &mut make_overflow,
                 expired: &mut make_expired,
             };
             M::build(&mut ctx)?
         };
+        self.finish_registration(pending, help, Erased(Box::new(metric.clone())))?;
+        Ok(metric)
+    }
+
+    /// The checks of [`register_with`](Self::register_with) before the
+    /// metric is built, holding the registry's lock from there on.
+    fn begin_registration(
+        &self,
+        name: &str,
+        help: &str,
+        kind: MetricKind,
+        label_names: &[&str],
+    ) -> Result<Pending<'_>, MetricsError> {
+        let full = self.full_name(name);
+        check_metric_name(&full, kind)?;
+        check_help(&full, help)?;
+        check_labels(
+            &full,
+            label_names,
+            self.inner.const_labels.iter().map(|(n, _)| n.as_str()),
+        )?;
+        let state = self
+            .inner
+            .state
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        let samples = sample_names(&full, kind);
+        check_free(&state, &full, &samples)?;
+        Ok(Pending {
+            state,
+            full,
+            samples,
+            folded: None,
+            expired: None,
+        })
+    }
+
+    /// The rest of [`register_with`](Self::register_with) once the metric
+    /// is built: its overflow and expiry counters, its sample names, and
+    /// the metric itself into prometheus-client's registry.
+    fn finish_registration(
+        &self,
+        pending: Pending<'_>,
+        help: &str,
+        metric: Erased,
+    ) -> Result<(), MetricsError> {
+        let Pending {
+            mut state,
+            full,
+            samples,
+            folded,
+            expired,
+        } = pending;
         if expired.is_some() && !state.samples.contains_key(EXPIRED_METRIC) {
             check_free(&state, EXPIRED_METRIC, &[EXPIRED_METRIC.to_owned()])?;
         }
@@ -391,12 +435,10 @@ impl Registry {
         let (base, unit) = split_for_prometheus_client(&full);
         let help = help.trim().trim_end_matches('.');
         match unit {
-            Some(unit) => state
-                .registry
-                .register_with_unit(base, help, unit, metric.clone()),
-            None => state.registry.register(base, help, metric.clone()),
+            Some(unit) => state.registry.register_with_unit(base, help, unit, metric),
+            None => state.registry.register(base, help, metric),
         }
-        Ok(metric)
+        Ok(())
     }
 
     /// Registers a group of metrics (a struct deriving
@@ -585,6 +627,38 @@ fn check_free(state: &State, name: &str, samples: &[String]) -> Result<(), Metri
 /// A family shared between the registry and the call sites.
 #[derive(Debug)]
 struct Shared<F>(Arc<F>);
+
+/// A registration under way: the registry's lock, and what
+/// [`Registry::register_with`] found out before building the metric.
+struct Pending<'r> {
+    state: std::sync::RwLockWriteGuard<'r, State>,
+    full: String,
+    samples: Vec<String>,
+    /// The overflow counter the metric asked for, if any.
+    folded: Option<Counter>,
+    /// The expiry counter the metric asked for, if any.
+    expired: Option<Counter>,
+}
+
+/// A metric of any type, so that prometheus-client's `register` is
+/// compiled once rather than once per metric type.
+#[derive(Debug)]
+struct Erased(Box<dyn prometheus_client::registry::Metric>);
+
+impl EncodeMetric for Erased {
+    fn encode(
+        &self,
+        encoder: prometheus_client::encoding::MetricEncoder<'_>,
+    ) -> Result<(), fmt::Error> {
+        self.0.encode(encoder)
+    }
+    fn metric_type(&self) -> MetricType {
+        self.0.metric_type()
+    }
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
 
 impl<F: EncodeMetric> EncodeMetric for Shared<F> {
     fn encode(
