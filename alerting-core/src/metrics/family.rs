@@ -172,9 +172,9 @@ pub const DEFAULT_MAX_SERIES: usize = 1000;
 ///   to the same series write its reference count, which shares a cache
 ///   line with the series' value: three writes to that line per call
 ///   instead of one, the line passing back and forth between the cores
-///   (on two threads, about 2.2–2.7× the one-thread time per call in this
-///   project's runs, against about 1.9× through `with`). Use it to keep a
-///   handle (resolve once, write many times).
+///   (on two threads, 2.0–2.7× the one-thread time per call in this
+///   project's runs on a loaded machine, against 1.5–1.9× through `with`).
+///   Use it to keep a handle (resolve once, write many times).
 ///
 /// A scrape does not hold a lock while it encodes: it encodes from a
 /// snapshot of the (labels, series) pairs, kept between scrapes and copied
