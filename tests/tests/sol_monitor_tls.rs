@@ -25,6 +25,7 @@ async fn setup(trust_test_ca: bool) -> (Config, SimNode, TlsProxy) {
     let accounts: Vec<String> = node.accounts().iter().map(|a| format!("{a:?}")).collect();
     let mut toml = format!(
         "[metrics]\nlisten_addr = \"127.0.0.1:0\"\n[logging]\nlevel = \"warn\"\n\
+         [store]\npath = \":memory:\"\n\
          [node]\nurl = \"wss://localhost:{}\"\n\
          [batches]\nsize = 10\naccounts = [{}]\n\
          [backoff]\ninitial_secs = 0.1\nmax_secs = 0.2\n",

@@ -14,13 +14,17 @@
 //! every connection (closing its subscriptions), waits for them, and
 //! reports.
 
+pub mod alert_log;
+pub mod alerts;
 pub mod app;
 pub mod batch;
 pub mod config;
 pub mod conn;
+pub mod evaluate;
 #[cfg(feature = "generate")]
 pub mod generate;
 pub mod metrics;
 pub mod rng;
 pub mod sim;
+pub mod store;
 pub mod tls;
