@@ -75,6 +75,7 @@ async fn every_batch_subscribes_over_wss_with_the_ca_trusted() {
     let all_fed = wait_for(Duration::from_secs(20), || {
         running
             .batches
+            .snapshot()
             .iter()
             .all(|(_, _, m)| m.with_data.get() > 0)
     })
@@ -102,6 +103,7 @@ async fn an_untrusted_certificate_is_refused_and_counted_as_an_error() {
     let retried = wait_for(Duration::from_secs(15), || {
         running
             .batches
+            .snapshot()
             .iter()
             .all(|(_, _, m)| m.reconnects(Reason::Error).get() >= 2)
     })
