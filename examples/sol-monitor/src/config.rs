@@ -673,6 +673,21 @@ mod tests {
         assert!(e.to_string().contains("shutdown.deadline_secs"), "{e}");
         let e = load("[nope]\n", &[]).unwrap_err();
         assert_eq!(e.key(), Some("nope"), "{e}");
+        let e = load("[store]\npath = \" \"\n", &[]).unwrap_err();
+        assert_eq!(e.key(), Some("store.path"), "{e}");
+        let e = load("[store]\nmax_connections = 0\n", &[]).unwrap_err();
+        assert_eq!(e.key(), Some("store.max_connections"), "{e}");
+        let e = load("[store]\nalert_log_queue = 0\n", &[]).unwrap_err();
+        assert_eq!(e.key(), Some("store.alert_log_queue"), "{e}");
+        let e = load(
+            "[sinks.webhook]\nurl = \"https://api.telegram.org/bot1:secret/send\"\n",
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(e.key(), Some("sinks.webhook.url"), "{e}");
+        assert!(!e.to_string().contains("secret"), "{e}");
+        let e = load("[cooldown]\nsecs = -1\n", &[]).unwrap_err();
+        assert_eq!(e.key(), Some("cooldown.secs"), "{e}");
     }
 
     /// Values that passed the old checks and then panicked at run time
@@ -716,6 +731,42 @@ mod tests {
                 "SOL_MONITOR_SHUTDOWN__DEADLINE_SECS",
                 "1e300",
                 "shutdown.deadline_secs",
+            ),
+            (
+                "SOL_MONITOR_STORE__POLL_INTERVAL_SECS",
+                "1e300",
+                "store.poll_interval_secs",
+            ),
+            (
+                "SOL_MONITOR_STORE__SLOW_QUERY_SECS",
+                "1e300",
+                "store.slow_query_secs",
+            ),
+            (
+                "SOL_MONITOR_STORE__ALERT_LOG_FLUSH_SECS",
+                "1e300",
+                "store.alert_log_flush_secs",
+            ),
+            (
+                "SOL_MONITOR_STORE__ALERT_LOG_BATCH",
+                "4000000000",
+                "store.alert_log_batch",
+            ),
+            (
+                "SOL_MONITOR_STORE__ALERT_LOG_QUEUE",
+                "4000000000",
+                "store.alert_log_queue",
+            ),
+            ("SOL_MONITOR_COOLDOWN__SECS", "1e300", "cooldown.secs"),
+            (
+                "SOL_MONITOR_COOLDOWN__JITTER_SECS",
+                "1e300",
+                "cooldown.jitter_secs",
+            ),
+            (
+                "SOL_MONITOR_SINKS__WEBHOOK__TIMEOUT_SECS",
+                "1e300",
+                "sinks.webhook.timeout_secs",
             ),
             (
                 "SOL_MONITOR_METRICS__CONST_LABELS__SERVICE",

@@ -8,7 +8,9 @@
 //!   `/metrics` nor a health component; malformed rows are counted and
 //!   skipped;
 //! - a store file that goes away flips readiness, which comes back with
-//!   the file. (Not a file overwritten in place: in WAL mode SQLite still
+//!   the file; a file that is no database at start-up is an error naming
+//!   it; alert-log rows the store refuses wait, bounded, and are counted
+//!   when dropped. (Not a file overwritten in place: in WAL mode SQLite still
 //!   reads the recent pages, page 1 included, from the `-wal` file, so it
 //!   may look valid; `alerting-core`'s `tests/health_sql_pool.rs` shows a
 //!   fresh connection refusing a file that is no database.)
@@ -20,9 +22,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use alerting_core::Observability;
+use sol_monitor::alert_log::{AlertLog, WriterSettings};
 use sol_monitor::app::{self, Running};
 use sol_monitor::config::{self, Config};
-use sol_monitor::metrics::{AlertSent, CallResult, Chain, ChainLabel, Channel};
+use sol_monitor::metrics::{AlertSent, CallResult, Chain, ChainLabel, Channel, SolMetrics};
+use sol_monitor::store::{AlertRow, Store, StoreError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A fresh directory, removed with its files when dropped.
@@ -344,4 +348,97 @@ async fn a_store_file_that_goes_away_flips_readiness_until_it_returns() {
     obs.shutdown().trigger("test");
     let summary = app::finish(&running, obs.shutdown()).await;
     assert_eq!(summary.active(), 0, "{summary}");
+}
+
+fn row(i: i64) -> AlertRow {
+    AlertRow {
+        template_id: 1,
+        batch_id: 0,
+        ca: format!("pair{i}"),
+        value: 0.1,
+        alert_time: i,
+    }
+}
+
+async fn open(dir: &TempDir) -> (Store, SolMetrics) {
+    let registry = alerting_core::metrics::Registry::new();
+    let metrics: SolMetrics = registry.register_group().unwrap();
+    let config = config(&dir.join("store.db"), "");
+    let store = Store::open(&config.app.store, &[], 10, &metrics)
+        .await
+        .unwrap();
+    (store, metrics)
+}
+
+#[tokio::test]
+async fn the_alert_log_writes_in_batches_and_drains_at_the_end() {
+    let dir = TempDir::new("writer");
+    let (store, metrics) = open(&dir).await;
+    let settings = WriterSettings {
+        batch: 3,
+        flush: Duration::from_secs(3600),
+        queue: 100,
+    };
+    let (log, writer) = AlertLog::start(store.clone(), settings, &metrics);
+    for i in 0..8 {
+        log.record(row(i));
+    }
+    // Two full batches go at once; the last two rows wait for the flush
+    // interval (an hour) or the end.
+    writer.finish().await;
+    assert_eq!(
+        store.alert_log().await.unwrap(),
+        (0..8).map(row).collect::<Vec<_>>()
+    );
+    assert_eq!(metrics.sol_store_alert_log_written_total.get(), 8);
+    assert_eq!(metrics.sol_store_alert_log_pending.get(), 0);
+    assert_eq!(metrics.sol_store_alert_log_dropped_total.get(), 0);
+}
+
+#[tokio::test]
+async fn rows_the_store_refuses_wait_bounded_and_are_counted_when_dropped() {
+    let dir = TempDir::new("refused");
+    let (store, metrics) = open(&dir).await;
+    let settings = WriterSettings {
+        batch: 2,
+        flush: Duration::from_millis(10),
+        queue: 5,
+    };
+    let (log, writer) = AlertLog::start(store.clone(), settings, &metrics);
+    store.close().await; // every write fails from now on
+    for i in 0..8 {
+        log.record(row(i));
+    }
+    writer.finish().await;
+    // Never written, never lost silently: 3 dropped past the queue's 5
+    // while waiting, the 5 left at the end.
+    assert_eq!(metrics.sol_store_alert_log_written_total.get(), 0);
+    assert_eq!(metrics.sol_store_alert_log_dropped_total.get(), 8);
+    assert_eq!(metrics.sol_store_alert_log_pending.get(), 0);
+}
+
+#[tokio::test]
+async fn a_file_that_is_no_database_is_an_error_naming_it() {
+    let dir = TempDir::new("garbage");
+    let path = dir.join("store.db");
+    std::fs::write(&path, vec![b'x'; 4096]).unwrap();
+    let registry = alerting_core::metrics::Registry::new();
+    let metrics: SolMetrics = registry.register_group().unwrap();
+    let config = config(&path, "");
+    let err = Store::open(&config.app.store, &[], 10, &metrics)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Open { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        format!("cannot open the store `{}`", path.display())
+    );
+    let source = std::error::Error::source(&err).map(ToString::to_string);
+    assert!(
+        source
+            .as_deref()
+            .unwrap_or("")
+            .contains("file is not a database"),
+        "{source:?}"
+    );
 }
