@@ -442,3 +442,108 @@ async fn a_file_that_is_no_database_is_an_error_naming_it() {
         "{source:?}"
     );
 }
+
+/// A webhook receiver on 127.0.0.1 answering `status` to every POST;
+/// returns its address and the bodies it got.
+async fn receiver(
+    status: u16,
+) -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let bodies = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let got = std::sync::Arc::clone(&bodies);
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let got = std::sync::Arc::clone(&got);
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                // Headers, then Content-Length bytes of body.
+                let body = loop {
+                    let Ok(n) = s.read(&mut chunk).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    let text = String::from_utf8_lossy(&buf).into_owned();
+                    if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                        let len: usize = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("Content-Length: "))
+                            .and_then(|v| v.trim().parse().ok())
+                            .unwrap_or(0);
+                        if body.len() >= len {
+                            break body.to_owned();
+                        }
+                    }
+                };
+                got.lock().unwrap().push(body);
+                let reply = format!(
+                    "HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+                let _ = s.write_all(reply.as_bytes()).await;
+            });
+        }
+    });
+    (addr, bodies)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_alerts_are_posted_counted_and_logged_only_when_delivered() {
+    let dir = TempDir::new("webhook");
+    for (status, delivered) in [(200, true), (500, false)] {
+        let db = dir.join(&format!("store-{status}.db"));
+        let (addr, bodies) = receiver(status).await;
+        let config = config(
+            &db,
+            &format!(
+                "[cooldown]\nsecs = 0.5\njitter_secs = 0\n[sinks.log]\nenabled = false\n\
+                 [sinks.webhook]\nurl = \"http://{addr}/bot/sendMessage\"\nchat_id = \"-42\"\n"
+            ),
+        );
+        let (running, obs) = start(&config).await;
+        running
+            .store
+            .execute("UPDATE sol_ws_alert_template SET threshold = 0.01")
+            .await
+            .unwrap();
+        let result = if delivered {
+            CallResult::Ok
+        } else {
+            CallResult::Error
+        };
+        let counted = running.metrics.alerts_sent_total.get(AlertSent {
+            chain: Chain::Sol,
+            channel: Channel::Webhook,
+            result,
+        });
+        wait_for("10 webhook posts", async || counted.get() >= 10).await;
+        obs.shutdown().trigger("test");
+        let summary = app::finish(&running, obs.shutdown()).await;
+        assert!(summary.report.is_clean(), "{}", summary.report);
+
+        let bodies = bodies.lock().unwrap().clone();
+        assert_eq!(
+            bodies.len() as u64,
+            counted.get(),
+            "one POST per counted alert"
+        );
+        let first: serde_json::Value = serde_json::from_str(&bodies[0]).unwrap();
+        assert_eq!(first["chat_id"], "-42");
+        assert!(
+            first["text"].as_str().unwrap().contains("pair <code>"),
+            "{first}"
+        );
+        let rows = log_rows(&db).await.len() as u64;
+        if delivered {
+            assert_eq!(rows, counted.get(), "a log row per delivered alert");
+        } else {
+            assert_eq!(rows, 0, "an alert no sink took is not logged");
+        }
+    }
+}
