@@ -87,6 +87,12 @@
 //!   configuration error naming the key.
 //! - `config`: [`config`]'s loader and [`MonitoringConfig`](config::MonitoringConfig),
 //!   [`bootstrap`]; turns on `runtime` and `logging`.
+//! - `sqlx` (not default): `health::checks::SqlPoolCheck`, a pulled check
+//!   of any `sqlx::Pool` (acquire within a timeout, then ping or a query),
+//!   and `metrics::sql_pool::SqlPoolCollector`, the pools' connections
+//!   (`sql_pool_connections{pool,state}`, `sql_pool_connections_max{pool}`)
+//!   at each scrape; sqlx with no database driver of its own: the
+//!   application's sqlx features pick the databases.
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

@@ -75,6 +75,7 @@ fn node_outage_fires_the_websocket_and_no_data_alerts_per_batch_and_they_resolve
         &binary,
         &[
             ("SOL_MONITOR_METRICS__LISTEN_ADDR", "127.0.0.1:0"),
+            ("SOL_MONITOR_STORE__PATH", ":memory:"),
             ("SOL_MONITOR_SIMULATOR__PAIRS", "100"),
             ("SOL_MONITOR_BATCHES__SIZE", "25"),
             ("SOL_MONITOR_SIMULATOR__FAULTS__OUTAGE_AFTER_SECS", &after),

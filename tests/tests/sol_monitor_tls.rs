@@ -25,6 +25,7 @@ async fn setup(trust_test_ca: bool) -> (Config, SimNode, TlsProxy) {
     let accounts: Vec<String> = node.accounts().iter().map(|a| format!("{a:?}")).collect();
     let mut toml = format!(
         "[metrics]\nlisten_addr = \"127.0.0.1:0\"\n[logging]\nlevel = \"warn\"\n\
+         [store]\npath = \":memory:\"\n\
          [node]\nurl = \"wss://localhost:{}\"\n\
          [batches]\nsize = 10\naccounts = [{}]\n\
          [backoff]\ninitial_secs = 0.1\nmax_secs = 0.2\n",
@@ -74,6 +75,7 @@ async fn every_batch_subscribes_over_wss_with_the_ca_trusted() {
     let all_fed = wait_for(Duration::from_secs(20), || {
         running
             .batches
+            .snapshot()
             .iter()
             .all(|(_, _, m)| m.with_data.get() > 0)
     })
@@ -101,6 +103,7 @@ async fn an_untrusted_certificate_is_refused_and_counted_as_an_error() {
     let retried = wait_for(Duration::from_secs(15), || {
         running
             .batches
+            .snapshot()
             .iter()
             .all(|(_, _, m)| m.reconnects(Reason::Error).get() >= 2)
     })

@@ -1,6 +1,8 @@
 //! Ready-made pulled checks for what services depend on: a TCP endpoint
-//! ([`TcpCheck`]) and a plain-HTTP endpoint ([`HttpCheck`]), and the
-//! probe a container's `HEALTHCHECK` runs ([`http_status`]).
+//! ([`TcpCheck`]), a plain-HTTP endpoint ([`HttpCheck`]), an SQL pool
+//! (`SqlPoolCheck`, feature `sqlx`), and the probe a container's
+//! `HEALTHCHECK` runs ([`http_status`]). Redis has its own, `RedisCheck`
+//! in [`cooldown`](crate::cooldown) (feature `redis`).
 //!
 //! ```
 //! use alerting_core::health::{CheckOptions, HealthRegistry};
@@ -28,6 +30,11 @@ use std::time::Duration;
 use tokio::net::TcpStream;
 
 use super::{CheckOutcome, HealthCheck};
+
+#[cfg(feature = "sqlx")]
+mod sql_pool;
+#[cfg(feature = "sqlx")]
+pub use sql_pool::{SqlPoolCheck, SqlPoolError};
 
 /// The most of a response read to find its status line.
 const MAX_STATUS_LINE: usize = 8 * 1024;

@@ -150,6 +150,8 @@ struct Entry {
     histogram: Option<Histogram>,
     /// The check's panic message went to the panic hook: later ones do not.
     panic_printed: Arc<AtomicBool>,
+    /// Cancelled when the check is removed (a child of the registry's).
+    stop: CancellationToken,
 }
 
 /// A check's status at one instant, with what is needed to report it.
@@ -610,6 +612,7 @@ impl HealthRegistry {
             gauge,
             histogram,
             panic_printed: Arc::default(),
+            stop: inner.stop.child_token(),
         });
         entries.insert(name, Arc::clone(&entry));
         Ok(entry)
@@ -629,9 +632,47 @@ impl HealthRegistry {
     ) -> Result<(), HealthError> {
         let entry = self.insert(name.into(), options, Kind::Pulled(boxed(check)))?;
         if let Some(handle) = lock(&self.inner.runtime).clone() {
-            spawn_loop(&handle, entry, self.inner.stop.clone());
+            spawn_loop(&handle, entry);
         }
         Ok(())
+    }
+
+    /// Removes the check or component `name`: a pulled check stops running
+    /// (a run under way is cancelled), and its `health_check_status` and
+    /// `health_check_duration_seconds` series are no longer exported. The
+    /// name is free again. Handles of a removed component still work but
+    /// report to nothing. Returns `false` if there was no such check.
+    ///
+    /// ```
+    /// use alerting_core::health::{CheckOptions, HealthRegistry};
+    ///
+    /// let health = HealthRegistry::new();
+    /// health.add_component("ws_batch_7", CheckOptions::new())?.down("closed");
+    /// assert!(!health.is_ready());
+    /// assert!(health.remove("ws_batch_7")); // the batch was deleted
+    /// assert!(health.is_ready());
+    /// assert!(!health.has_check("ws_batch_7"));
+    /// # Ok::<(), alerting_core::health::HealthError>(())
+    /// ```
+    pub fn remove(&self, name: &str) -> bool {
+        let removed = self
+            .inner
+            .entries
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(name);
+        let Some(entry) = removed else {
+            return false;
+        };
+        entry.stop.cancel();
+        if let Some(m) = &self.inner.metrics {
+            let label = CheckLabel {
+                check: name.to_owned(),
+            };
+            m.status.remove(&label);
+            m.duration.remove(&label);
+        }
+        true
     }
 
     /// Registers a pushed component and returns its handle. Until it
@@ -673,7 +714,7 @@ impl HealthRegistry {
         }
         for entry in self.entries() {
             if matches!(entry.kind, Kind::Pulled(_)) {
-                spawn_loop(&handle, entry, self.inner.stop.clone());
+                spawn_loop(&handle, entry);
             }
         }
         let weak = Arc::downgrade(&self.inner);
@@ -882,7 +923,8 @@ impl<S: AsRef<str>> Excluding<'_, S> {
     }
 }
 
-fn spawn_loop(handle: &Handle, entry: Arc<Entry>, stop: CancellationToken) {
+fn spawn_loop(handle: &Handle, entry: Arc<Entry>) {
+    let stop = entry.stop.clone();
     handle.spawn(async move {
         loop {
             tokio::select! {

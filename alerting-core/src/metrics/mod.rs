@@ -61,6 +61,8 @@ mod registry;
 #[cfg(feature = "runtime")]
 pub mod runtime;
 mod scope;
+#[cfg(feature = "sqlx")]
+pub mod sql_pool;
 mod striped;
 
 use std::fmt;

@@ -39,6 +39,9 @@ pub enum MetricOrigin {
     Runtime,
     /// Written by the outbound-call metrics of `alerting-axum`.
     Outbound,
+    /// Written by the SQL pool collector
+    /// (`metrics::sql_pool::SqlPoolCollector`, feature `sqlx`).
+    SqlPool,
     /// Written by Prometheus itself at each scrape (`up`).
     Scrape,
     /// The output of a recording rule (`alerting_rules::RecordingRule`).

@@ -1,26 +1,38 @@
 //! Wiring: the simulator (by default), the batches and their connections,
 //! health, the admin endpoints and shutdown.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use alerting_axum::Server;
 use alerting_core::Observability;
 use alerting_core::health::{CheckOptions, HealthRegistry};
-use alerting_core::shutdown::{Shutdown, ShutdownReport};
+use alerting_core::metrics::sql_pool::SqlPoolCollector;
+use alerting_core::shutdown::{Shutdown, ShutdownReport, WorkKind};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
-use crate::batch::{self, Backoff};
-use crate::config::{Config, SIMULATED, secs};
+use crate::alert_log::{AlertLog, WriterSettings};
+use crate::alerts::Alerter;
+use crate::batch::{Backoff, Batch};
+use crate::config::{AppConfig, Config, SIMULATED, secs};
 use crate::conn::BatchConnection;
-use crate::metrics::{BatchMetrics, Reason, SolMetrics};
+use crate::evaluate::Evaluator;
+use crate::metrics::{BatchMetrics, MAX_BATCHES, Reason, SolMetrics};
 use crate::rng::hash;
 use crate::sim::SimNode;
+use crate::store::{POOL_NAME, PairRow, Store, Template};
 use crate::tls::Tls;
 
 /// The name of the in-flight work kind in the shutdown report: one per
 /// batch connection.
 pub const WORK_KIND: &str = "ws_connection";
+
+/// The work kind of alert deliveries.
+pub const ALERT_WORK_KIND: &str = "alert";
 
 /// Start-up failed.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +53,9 @@ pub enum AppError {
     /// The TLS client configuration (`tls.ca_file`) could not be built.
     #[error(transparent)]
     Tls(#[from] crate::tls::TlsError),
+    /// The store could not be opened.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
 }
 
 /// A running monitor.
@@ -52,12 +67,14 @@ pub struct Running {
     pub node_url: String,
     /// The metrics.
     pub metrics: SolMetrics,
-    /// Each batch's id, account count and series.
-    pub batches: Vec<(String, usize, BatchMetrics)>,
+    /// The running batches (they follow the store).
+    pub batches: Batches,
     /// The health registry.
     pub health: HealthRegistry,
     /// The simulator, if it runs.
     pub simulation: Option<Arc<SimNode>>,
+    /// The store.
+    pub store: Store,
 }
 
 /// One batch's counts.
@@ -92,10 +109,11 @@ impl Summary {
     fn of(running: &Running, report: ShutdownReport) -> Self {
         let batches = running
             .batches
-            .iter()
+            .snapshot()
+            .into_iter()
             .map(|(id, accounts, m)| BatchSummary {
-                id: id.clone(),
-                accounts: *accounts,
+                id,
+                accounts,
                 active: m.active.get(),
                 reconnects: Reason::ALL.map(|r| m.reconnects(r).get()),
                 with_data: m.with_data.get(),
@@ -153,6 +171,187 @@ impl fmt::Display for Summary {
     }
 }
 
+/// The batches running now, by `batch_id`, shared with the reconciler.
+#[derive(Clone, Debug, Default)]
+pub struct Batches {
+    inner: Arc<Mutex<BTreeMap<i64, RunningBatch>>>,
+}
+
+#[derive(Debug)]
+struct RunningBatch {
+    pairs: Vec<PairRow>,
+    series: BatchMetrics,
+    stop: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+impl Batches {
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<i64, RunningBatch>> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Each running batch: its id, pair count and series.
+    pub fn snapshot(&self) -> Vec<(String, usize, BatchMetrics)> {
+        self.lock()
+            .iter()
+            .map(|(id, b)| (id.to_string(), b.pairs.len(), b.series.clone()))
+            .collect()
+    }
+
+    /// The running batches' ids.
+    pub fn ids(&self) -> Vec<i64> {
+        self.lock().keys().copied().collect()
+    }
+
+    /// How many batches run.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether none runs.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// What starting a batch needs.
+struct Ctx {
+    store: Store,
+    metrics: SolMetrics,
+    health: HealthRegistry,
+    work: WorkKind,
+    templates: watch::Sender<Arc<Vec<Template>>>,
+    alerter: Alerter,
+    url: String,
+    tls: Tls,
+    config: AppConfig,
+    shutdown: CancellationToken,
+}
+
+/// The health component of a batch's connection.
+pub fn component_name(batch_id: i64) -> String {
+    format!("sol_ws_batch_{batch_id}")
+}
+
+impl Ctx {
+    fn start_batch(&self, id: i64, pairs: Vec<PairRow>) -> Result<RunningBatch, AppError> {
+        let app = &self.config;
+        let label = id.to_string();
+        let series = BatchMetrics::new(&self.metrics, &label);
+        let component = self.health.add_component(
+            component_name(id),
+            CheckOptions::new().max_silence(secs(app.node.max_silence_secs)),
+        )?;
+        let stop = self.shutdown.child_token();
+        let evaluator = Evaluator::new(
+            id,
+            pairs.iter().map(|p| (p.pair.clone(), p.time_interval)),
+            self.templates.subscribe(),
+            self.alerter.clone(),
+        );
+        let connection = BatchConnection {
+            backoff: Backoff::new(&app.backoff, app.simulator.seed ^ hash(&label)),
+            batch: Batch {
+                id: label,
+                accounts: pairs.iter().map(|p| p.pair.clone()).collect(),
+            },
+            url: self.url.clone(),
+            tls: self.tls.clone(),
+            kind: app.batches.subscription,
+            connect_timeout: secs(app.node.connect_timeout_secs),
+            no_data_timeout: secs(app.node.no_data_timeout_secs),
+            metrics: series.clone(),
+            health: component,
+            stop: stop.clone(),
+            evaluator,
+        };
+        let task = self.work.spawn(connection.run());
+        Ok(RunningBatch {
+            pairs,
+            series,
+            stop,
+            task,
+        })
+    }
+
+    /// Reads the store and makes the running batches match it: new active
+    /// batches start, deactivated, deleted or changed ones stop (their
+    /// connection closes, their health component and `batch_id` series
+    /// go), changed ones start again. A store that cannot be read changes
+    /// nothing.
+    async fn reconcile(&self, batches: &Batches) {
+        match self.store.load_templates().await {
+            Ok(t) => {
+                self.templates.send_if_modified(|old| {
+                    let changed = **old != t;
+                    if changed {
+                        *old = Arc::new(t);
+                    }
+                    changed
+                });
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the templates; keeping the last ones")
+            }
+        }
+        let loaded = match self.store.load_batches().await {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the batch pool; keeping the running batches");
+                return;
+            }
+        };
+        let stopping: Vec<(i64, RunningBatch)> = {
+            let mut running = batches.lock();
+            let gone: Vec<i64> = running
+                .iter()
+                .filter(|(id, b)| loaded.get(id) != Some(&b.pairs))
+                .map(|(id, _)| *id)
+                .collect();
+            gone.into_iter()
+                .filter_map(|id| running.remove(&id).map(|b| (id, b)))
+                .collect()
+        };
+        for (id, b) in stopping {
+            b.stop.cancel();
+            if let Err(e) = b.task.await {
+                tracing::error!(batch_id = id, error = %e, "batch connection failed");
+            }
+            self.health.remove(&component_name(id));
+            BatchMetrics::remove(&self.metrics, &id.to_string());
+            tracing::info!(
+                batch_id = id,
+                "batch stopped (no longer active in the store)"
+            );
+        }
+        if self.shutdown.is_cancelled() {
+            return;
+        }
+        let mut running = batches.lock();
+        for (id, pairs) in loaded {
+            if running.contains_key(&id) {
+                continue;
+            }
+            if running.len() >= MAX_BATCHES {
+                tracing::warn!(
+                    batch_id = id,
+                    max = MAX_BATCHES,
+                    "too many active batches; batch not started"
+                );
+                continue;
+            }
+            let n = pairs.len();
+            match self.start_batch(id, pairs) {
+                Ok(b) => {
+                    tracing::info!(batch_id = id, pairs = n, "batch started");
+                    running.insert(id, b);
+                }
+                Err(e) => tracing::error!(batch_id = id, error = %e, "cannot start batch"),
+            }
+        }
+    }
+}
+
 /// Starts everything; returns once the endpoints listen. Shutdown (a
 /// signal, or [`Shutdown::trigger`]) stops it; then call [`finish`].
 ///
@@ -205,37 +404,71 @@ pub async fn start(config: &Config, obs: &Observability) -> Result<Running, AppE
     // Running already: checks added below start at once.
     let health = obs.health().clone();
 
-    let tls = Tls::new(app.tls.ca_file.as_deref())?;
-    let work = shutdown.work_kind(WORK_KIND);
-    let mut batches = Vec::new();
-    for batch in batch::batches(&accounts, app.batches.size) {
-        let series = BatchMetrics::new(&metrics, &batch.id);
-        let component = health.add_component(
-            format!("sol_ws_batch_{}", batch.id),
-            CheckOptions::new().max_silence(secs(app.node.max_silence_secs)),
-        )?;
-        batches.push((batch.id.clone(), batch.accounts.len(), series.clone()));
-        let connection = BatchConnection {
-            backoff: Backoff::new(&app.backoff, app.simulator.seed ^ hash(&batch.id)),
-            batch,
-            url: node_url.clone(),
-            tls: tls.clone(),
-            kind: app.batches.subscription,
-            connect_timeout: secs(app.node.connect_timeout_secs),
-            no_data_timeout: secs(app.node.no_data_timeout_secs),
-            metrics: series,
-            health: component,
-            stop: shutdown.child_token(),
-        };
-        work.spawn(connection.run());
+    // The store: opened (created, migrated, seeded with the accounts on
+    // first start), its pool's connections exported, a pulled check,
+    // closed last but one (after the alert log's last write).
+    let store = Store::open(&app.store, &accounts, app.batches.size, &metrics).await?;
+    SqlPoolCollector::register(registry).add(POOL_NAME, store.pool());
+    health.add_check(POOL_NAME, CheckOptions::new(), store.check())?;
+    {
+        let store = store.clone();
+        shutdown.add_closer("store", async move { store.close().await });
+    }
+    let (alert_log, writer) = AlertLog::start(
+        store.clone(),
+        WriterSettings {
+            batch: app.store.alert_log_batch,
+            flush: secs(app.store.alert_log_flush_secs),
+            queue: app.store.alert_log_queue,
+        },
+        &metrics,
+    );
+    shutdown.add_closer("alert_log", writer.finish());
+    let alerter = Alerter::new(
+        &app.sinks,
+        &app.cooldown,
+        app.simulator.seed,
+        alert_log,
+        &metrics,
+        shutdown.work_kind(ALERT_WORK_KIND),
+    );
+
+    let ctx = Arc::new(Ctx {
+        store: store.clone(),
+        metrics: metrics.clone(),
+        health: health.clone(),
+        work: shutdown.work_kind(WORK_KIND),
+        templates: watch::channel(Arc::new(Vec::new())).0,
+        alerter,
+        url: node_url.clone(),
+        tls: Tls::new(app.tls.ca_file.as_deref())?,
+        config: app.clone(),
+        shutdown: shutdown.child_token(),
+    });
+    let batches = Batches::default();
+    ctx.reconcile(&batches).await;
+    {
+        // Polls the store: batches added, deactivated or removed while
+        // running.
+        let (ctx, batches) = (Arc::clone(&ctx), batches.clone());
+        let every = secs(app.store.poll_interval_secs);
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = ctx.shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(every) => ctx.reconcile(&batches).await,
+                }
+            }
+        });
     }
     {
         let batches = batches.clone();
         shutdown.add_closer("ws_connections", async move {
             // The drain waited for every connection task; this records it.
-            let open: i64 = batches.iter().map(|(_, _, m)| m.active.get()).sum();
+            let snapshot = batches.snapshot();
+            let open: i64 = snapshot.iter().map(|(_, _, m)| m.active.get()).sum();
             tracing::info!(
-                batches = batches.len(),
+                batches = snapshot.len(),
                 open,
                 "WebSocket connections closed"
             );
@@ -258,6 +491,7 @@ pub async fn start(config: &Config, obs: &Observability) -> Result<Running, AppE
         batches,
         health,
         simulation,
+        store,
     })
 }
 

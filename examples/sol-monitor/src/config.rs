@@ -4,7 +4,7 @@
 //! The file has the library's sections (`[metrics]`, `[health]`,
 //! `[shutdown]`, `[logging]`, see [`alerting_core::config`]) and the app's
 //! own (`[node]`, `[batches]`, `[backoff]`, `[simulator]`,
-//! `[simulator.faults]`). Every key has a default, so no file at all is a
+//! `[simulator.faults]`, `[store]`, `[cooldown]`, `[sinks]`). Every key has a default, so no file at all is a
 //! valid configuration: a simulated node on 127.0.0.1, endpoints on
 //! `127.0.0.1:9465`.
 //!
@@ -33,6 +33,13 @@
 //! | `simulator.pairs` | 1 to 100000 |
 //! | `simulator.rate_per_sec` | 0 to 1000 |
 //! | `simulator.faults.outage_after_secs`, `simulator.faults.outage_secs` | 0 to 86400 s (a day) |
+//! | `store.max_connections` | 1 to 64 |
+//! | `store.poll_interval_secs`, `store.slow_query_secs`, `store.alert_log_flush_secs` | 0.001 to 3600 s (an hour) |
+//! | `store.alert_log_batch` | 1 to 10000 |
+//! | `store.alert_log_queue` | 1 to 1000000 |
+//! | `cooldown.secs` | 0 to 604800 s (a week) |
+//! | `cooldown.jitter_secs` | 0 to 86400 s (a day) |
+//! | `sinks.webhook.timeout_secs` | 0.001 to 3600 s (an hour) |
 //!
 //! The library's own durations (`[health]`, `[shutdown]`) are at most
 //! [`MAX_DURATION`] (100 years).
@@ -91,6 +98,119 @@ pub struct AppConfig {
     pub simulator: SimulatorConfig,
     /// `[tls]`: certificates trusted by `wss://` connections.
     pub tls: TlsConfig,
+    /// `[store]`: the SQLite store of batches, templates and the alert log.
+    pub store: StoreConfig,
+    /// `[cooldown]`: quiet time after an alert.
+    pub cooldown: CooldownConfig,
+    /// `[sinks]`: where alerts go.
+    pub sinks: SinksConfig,
+}
+
+/// `[store]`.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct StoreConfig {
+    /// The SQLite file (created, migrated and seeded on first start), or
+    /// `:memory:` (nothing kept; for tests).
+    pub path: String,
+    /// Connections in the pool.
+    pub max_connections: u32,
+    /// How often the batch pool and templates are read again.
+    pub poll_interval_secs: f64,
+    /// A query slower than this counts in `sol_store_slow_queries_total`.
+    pub slow_query_secs: f64,
+    /// Alert-log rows written in one transaction, at most.
+    pub alert_log_batch: usize,
+    /// Alert-log rows wait at most this long before they are written.
+    pub alert_log_flush_secs: f64,
+    /// Alert-log rows that may wait (the store down, or slow); past it the
+    /// oldest are dropped and counted.
+    pub alert_log_queue: usize,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            path: "sol-monitor.db".to_owned(),
+            max_connections: 4,
+            poll_interval_secs: 5.0,
+            slow_query_secs: 0.1,
+            alert_log_batch: 100,
+            alert_log_flush_secs: 1.0,
+            alert_log_queue: 10_000,
+        }
+    }
+}
+
+/// `[cooldown]`: after an alert of a template on a pair, that template
+/// stays quiet on that pair for `secs` plus up to `jitter_secs`.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct CooldownConfig {
+    /// The quiet time.
+    pub secs: f64,
+    /// A random 0 to this many seconds more (repeatable per seed).
+    pub jitter_secs: f64,
+}
+
+impl Default for CooldownConfig {
+    fn default() -> Self {
+        Self {
+            secs: 180.0,
+            jitter_secs: 30.0,
+        }
+    }
+}
+
+/// `[sinks]`.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct SinksConfig {
+    /// `[sinks.log]`.
+    pub log: LogSinkConfig,
+    /// `[sinks.webhook]`.
+    pub webhook: WebhookConfig,
+}
+
+/// `[sinks.log]`.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct LogSinkConfig {
+    /// Log each alert (target `sol_monitor::alert`).
+    pub enabled: bool,
+}
+
+impl Default for LogSinkConfig {
+    fn default() -> Self {
+        Self { enabled: true }
+    }
+}
+
+/// `[sinks.webhook]`.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct WebhookConfig {
+    /// `http://` URL to POST a Telegram-style payload to; empty: off.
+    pub url: String,
+    /// The payload's `chat_id`.
+    pub chat_id: String,
+    /// Timeout of one POST.
+    pub timeout_secs: f64,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        Self {
+            url: String::new(),
+            chat_id: "-1001234567890".to_owned(),
+            timeout_secs: 2.0,
+        }
+    }
 }
 
 /// `[tls]`.
@@ -393,6 +513,57 @@ impl AppConfig {
                 format!("a readable PEM file of CA certificates ({e})"),
             ));
         }
+        let st = &self.store;
+        if st.path.trim().is_empty() {
+            return Err(config.invalid(
+                "store.path",
+                "\"\"",
+                "a file path for the SQLite store, or :memory:",
+            ));
+        }
+        config.size("store.max_connections", st.max_connections, 64)?;
+        config.duration_within(
+            "store.poll_interval_secs",
+            st.poll_interval_secs,
+            SECOND,
+            up_to(HOUR),
+        )?;
+        config.duration_within(
+            "store.slow_query_secs",
+            st.slow_query_secs,
+            SECOND,
+            up_to(HOUR),
+        )?;
+        config.size("store.alert_log_batch", st.alert_log_batch, 10_000)?;
+        config.duration_within(
+            "store.alert_log_flush_secs",
+            st.alert_log_flush_secs,
+            SECOND,
+            up_to(HOUR),
+        )?;
+        config.size("store.alert_log_queue", st.alert_log_queue, 1_000_000)?;
+        let c = &self.cooldown;
+        config.duration_within("cooldown.secs", c.secs, SECOND, Duration::ZERO..=7 * DAY)?;
+        config.duration_within(
+            "cooldown.jitter_secs",
+            c.jitter_secs,
+            SECOND,
+            Duration::ZERO..=DAY,
+        )?;
+        let w = &self.sinks.webhook;
+        if !w.url.is_empty() && !w.url.starts_with("http://") {
+            return Err(config.invalid(
+                "sinks.webhook.url",
+                format!("{:?}", redact_url(&w.url)),
+                "an http:// URL (or empty: no webhook); for https, a local relay",
+            ));
+        }
+        config.duration_within(
+            "sinks.webhook.timeout_secs",
+            w.timeout_secs,
+            SECOND,
+            up_to(HOUR),
+        )?;
         let sum = f.silent_rate + f.unresponsive_rate + f.subscribe_error_rate;
         if sum > 1.0 {
             return Err(config.invalid(
@@ -502,6 +673,21 @@ mod tests {
         assert!(e.to_string().contains("shutdown.deadline_secs"), "{e}");
         let e = load("[nope]\n", &[]).unwrap_err();
         assert_eq!(e.key(), Some("nope"), "{e}");
+        let e = load("[store]\npath = \" \"\n", &[]).unwrap_err();
+        assert_eq!(e.key(), Some("store.path"), "{e}");
+        let e = load("[store]\nmax_connections = 0\n", &[]).unwrap_err();
+        assert_eq!(e.key(), Some("store.max_connections"), "{e}");
+        let e = load("[store]\nalert_log_queue = 0\n", &[]).unwrap_err();
+        assert_eq!(e.key(), Some("store.alert_log_queue"), "{e}");
+        let e = load(
+            "[sinks.webhook]\nurl = \"https://api.telegram.org/bot1:secret/send\"\n",
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(e.key(), Some("sinks.webhook.url"), "{e}");
+        assert!(!e.to_string().contains("secret"), "{e}");
+        let e = load("[cooldown]\nsecs = -1\n", &[]).unwrap_err();
+        assert_eq!(e.key(), Some("cooldown.secs"), "{e}");
     }
 
     /// Values that passed the old checks and then panicked at run time
@@ -545,6 +731,42 @@ mod tests {
                 "SOL_MONITOR_SHUTDOWN__DEADLINE_SECS",
                 "1e300",
                 "shutdown.deadline_secs",
+            ),
+            (
+                "SOL_MONITOR_STORE__POLL_INTERVAL_SECS",
+                "1e300",
+                "store.poll_interval_secs",
+            ),
+            (
+                "SOL_MONITOR_STORE__SLOW_QUERY_SECS",
+                "1e300",
+                "store.slow_query_secs",
+            ),
+            (
+                "SOL_MONITOR_STORE__ALERT_LOG_FLUSH_SECS",
+                "1e300",
+                "store.alert_log_flush_secs",
+            ),
+            (
+                "SOL_MONITOR_STORE__ALERT_LOG_BATCH",
+                "4000000000",
+                "store.alert_log_batch",
+            ),
+            (
+                "SOL_MONITOR_STORE__ALERT_LOG_QUEUE",
+                "4000000000",
+                "store.alert_log_queue",
+            ),
+            ("SOL_MONITOR_COOLDOWN__SECS", "1e300", "cooldown.secs"),
+            (
+                "SOL_MONITOR_COOLDOWN__JITTER_SECS",
+                "1e300",
+                "cooldown.jitter_secs",
+            ),
+            (
+                "SOL_MONITOR_SINKS__WEBHOOK__TIMEOUT_SECS",
+                "1e300",
+                "sinks.webhook.timeout_secs",
             ),
             (
                 "SOL_MONITOR_METRICS__CONST_LABELS__SERVICE",

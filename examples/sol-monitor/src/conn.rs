@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::batch::{Backoff, Batch};
 use crate::config::SubscriptionKind;
+use crate::evaluate::Evaluator;
 use crate::metrics::{BatchMetrics, Reason};
 
 /// A client WebSocket.
@@ -39,7 +40,18 @@ pub struct Failure {
 #[error("malformed notification: {0}")]
 pub struct DecodeError(&'static str);
 
-/// Reads one message: `Ok(Some(has_data))` for an account or logs
+/// A notification, read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Update {
+    /// Whether it carried data.
+    pub has_data: bool,
+    /// Its subscription id.
+    pub subscription: Option<u64>,
+    /// The account's lamports (account notifications with data).
+    pub lamports: Option<u64>,
+}
+
+/// Reads one message: `Ok(Some(update))` for an account or logs
 /// notification, `Ok(None)` for anything else that is valid JSON-RPC (an
 /// answer), [`DecodeError`] otherwise. Never panics, whatever the input.
 ///
@@ -48,7 +60,7 @@ pub struct DecodeError(&'static str);
 /// [`DecodeError`] if the message is not JSON, or a notification without
 /// its `value`.
 #[instrumented]
-pub fn process_account_update(text: &str) -> Result<Option<bool>, DecodeError> {
+pub fn process_account_update(text: &str) -> Result<Option<Update>, DecodeError> {
     let v: Value = serde_json::from_str(text).map_err(|_| DecodeError("not JSON"))?;
     let value = match v["method"].as_str() {
         Some("accountNotification" | "logsNotification") => &v["params"]["result"]["value"],
@@ -56,22 +68,36 @@ pub fn process_account_update(text: &str) -> Result<Option<bool>, DecodeError> {
         None if v.get("id").is_some() => return Ok(None),
         None => return Err(DecodeError("neither a notification nor an answer")),
     };
+    let subscription = v["params"]["subscription"].as_u64();
+    let update = |has_data, lamports| {
+        Ok(Some(Update {
+            has_data,
+            subscription,
+            lamports,
+        }))
+    };
     if v["method"] == "accountNotification" {
         // A deleted or emptied account: `value` null, or data "".
         if value.is_null() {
-            return Ok(Some(false));
+            return update(false, None);
         }
         let data = value["data"][0]
             .as_str()
             .ok_or(DecodeError("account data missing"))?;
-        Ok(Some(!data.is_empty()))
+        if data.is_empty() {
+            return update(false, None);
+        }
+        update(true, value["lamports"].as_u64())
     } else {
         let logs = value["logs"]
             .as_array()
             .ok_or(DecodeError("logs missing"))?;
-        Ok(Some(!logs.is_empty()))
+        update(!logs.is_empty(), None)
     }
 }
+
+/// Each account subscription's id → its account.
+pub type Subscriptions = std::collections::HashMap<u64, String>;
 
 fn subscribe_request(id: u64, kind: SubscriptionKind, account: &str) -> String {
     let (method, params) = match kind {
@@ -88,8 +114,9 @@ fn subscribe_request(id: u64, kind: SubscriptionKind, account: &str) -> String {
 }
 
 /// Connects to `url` and subscribes every account of `batch`; returns once
-/// every subscription is confirmed. Notifications that arrive meanwhile
-/// are counted into `metrics`.
+/// every subscription is confirmed, with the account of each account
+/// subscription. Notifications that arrive meanwhile are counted into
+/// `metrics`.
 ///
 /// # Errors
 ///
@@ -102,7 +129,7 @@ pub async fn subscribe_batch(
     batch: &Batch,
     kind: SubscriptionKind,
     metrics: &BatchMetrics,
-) -> Result<WsStream, Failure> {
+) -> Result<(WsStream, Subscriptions), Failure> {
     let fail = |reason, message: String| Failure { reason, message };
     let (mut ws, _) =
         tokio_tungstenite::connect_async_tls_with_config(url, None, true, Some(tls.ws_connector()))
@@ -119,9 +146,14 @@ pub async fn subscribe_batch(
         _ => &[SubscriptionKind::Account],
     };
     let mut expected = 0u64;
+    // Request id → account, for account subscriptions.
+    let mut requests = std::collections::HashMap::new();
     for kind in kinds {
         for account in &batch.accounts {
             expected += 1;
+            if *kind == SubscriptionKind::Account {
+                requests.insert(expected, account.clone());
+            }
             let request = subscribe_request(expected, *kind, account);
             ws.feed(Message::text(request))
                 .await
@@ -132,6 +164,7 @@ pub async fn subscribe_batch(
         .await
         .map_err(|e| fail(Reason::Error, format!("cannot subscribe: {e}")))?;
     let mut confirmed = 0u64;
+    let mut subscriptions = Subscriptions::new();
     while confirmed < expected {
         let text = match ws.next().await {
             Some(Ok(Message::Text(text))) => text,
@@ -152,23 +185,40 @@ pub async fn subscribe_batch(
         }
         if v.get("id").is_some() && v.get("result").is_some() {
             confirmed += 1;
+            if let (Some(id), Some(sub)) = (v["id"].as_u64(), v["result"].as_u64())
+                && let Some(account) = requests.remove(&id)
+            {
+                subscriptions.insert(sub, account);
+            }
         } else {
-            count(metrics, None, &text);
+            count(metrics, None, None, &text);
         }
     }
-    Ok(ws)
+    Ok((ws, subscriptions))
 }
 
-fn count(metrics: &BatchMetrics, health: Option<&HealthHandle>, text: &str) -> bool {
+/// Counts one message; an account's new price goes to `evaluate`.
+fn count(
+    metrics: &BatchMetrics,
+    health: Option<&HealthHandle>,
+    evaluate: Option<(&mut Evaluator, &Subscriptions)>,
+    text: &str,
+) -> bool {
     match process_account_update(text) {
-        Ok(Some(true)) => {
+        Ok(Some(u)) if u.has_data => {
             metrics.with_data.inc();
             if let Some(h) = health {
                 h.saw_data();
             }
+            if let (Some((evaluator, subs)), Some(sub), Some(lamports)) =
+                (evaluate, u.subscription, u.lamports)
+                && let Some(account) = subs.get(&sub)
+            {
+                evaluator.observe(account, lamports as f64);
+            }
             true
         }
-        Ok(Some(false)) => {
+        Ok(Some(_)) => {
             metrics.without_data.inc();
             false
         }
@@ -201,8 +251,10 @@ pub struct BatchConnection {
     pub metrics: BatchMetrics,
     /// Its health component.
     pub health: HealthHandle,
-    /// Cancelled at shutdown.
+    /// Cancelled at shutdown, or when the batch leaves the store.
     pub stop: CancellationToken,
+    /// Evaluates its pairs' prices against the templates.
+    pub evaluator: Evaluator,
 }
 
 impl BatchConnection {
@@ -218,12 +270,12 @@ impl BatchConnection {
                 ) => r,
             };
             let (reason, message) = match attempt {
-                Ok(Ok(ws)) => {
+                Ok(Ok((ws, subscriptions))) => {
                     tracing::info!(batch_id = %id, accounts = self.batch.accounts.len(), "subscribed");
                     self.backoff.reset();
                     self.metrics.active.set(1);
                     self.health.up();
-                    let ended = self.read(ws).await;
+                    let ended = self.read(ws, &subscriptions).await;
                     self.metrics.active.set(0);
                     match ended {
                         Some(ended) => ended,
@@ -254,7 +306,7 @@ impl BatchConnection {
     }
 
     /// Reads until the connection ends (why) or `stop` (`None`).
-    async fn read(&self, mut ws: WsStream) -> Option<(Reason, String)> {
+    async fn read(&mut self, mut ws: WsStream, subs: &Subscriptions) -> Option<(Reason, String)> {
         let mut deadline = Instant::now() + self.no_data_timeout;
         loop {
             let msg = tokio::select! {
@@ -274,7 +326,8 @@ impl BatchConnection {
                     ));
                 }
                 Ok(Some(Ok(Message::Text(text)))) => {
-                    if count(&self.metrics, Some(&self.health), &text) {
+                    let evaluate = Some((&mut self.evaluator, subs));
+                    if count(&self.metrics, Some(&self.health), evaluate, &text) {
                         deadline = Instant::now() + self.no_data_timeout;
                     }
                 }
@@ -294,12 +347,20 @@ mod tests {
 
     #[test]
     fn notifications_are_read_without_panics() {
-        let account = r#"{"jsonrpc":"2.0","method":"accountNotification","params":{"result":{"context":{"slot":1},"value":{"data":["AAAA","base64"]}},"subscription":3}}"#;
-        assert_eq!(process_account_update(account).unwrap(), Some(true));
+        let has_data = |t: &str| process_account_update(t).unwrap().map(|u| u.has_data);
+        let account = r#"{"jsonrpc":"2.0","method":"accountNotification","params":{"result":{"context":{"slot":1},"value":{"data":["AAAA","base64"],"lamports":42}},"subscription":3}}"#;
+        assert_eq!(
+            process_account_update(account).unwrap(),
+            Some(Update {
+                has_data: true,
+                subscription: Some(3),
+                lamports: Some(42)
+            })
+        );
         let empty = account.replace("AAAA", "");
-        assert_eq!(process_account_update(&empty).unwrap(), Some(false));
+        assert_eq!(has_data(&empty), Some(false));
         let logs = r#"{"jsonrpc":"2.0","method":"logsNotification","params":{"result":{"value":{"signature":"x","err":null,"logs":[]}},"subscription":3}}"#;
-        assert_eq!(process_account_update(logs).unwrap(), Some(false));
+        assert_eq!(has_data(logs), Some(false));
         assert_eq!(
             process_account_update(r#"{"jsonrpc":"2.0","id":1,"result":7}"#).unwrap(),
             None

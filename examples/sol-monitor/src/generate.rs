@@ -13,12 +13,14 @@
 //! exist fails here rather than in an alert that never fires.
 //!
 //! - `rules.yml`: WebSocket disconnected and no data per batch, reconnect
-//!   storms, error rate, memory, scrape target down, health checks, and an
-//!   SLO on `process_account_update` with burn-rate alerts;
+//!   storms, error rate, the store (down, slow queries, alert-log rows
+//!   dropped), memory, scrape target down, health checks, and an SLO on
+//!   `process_account_update` with burn-rate alerts;
 //! - `rules_test.yml`: each alert firing on a faulty synthetic series and
 //!   silent on a healthy one; each SLO alert at the workbook's burn rates;
-//! - `dashboard.json`: overview, the SLO, the batches' connections, a row
-//!   per instrumented function, health, process.
+//! - `dashboard.json`: overview, the SLO, the batches' connections, the
+//!   store (queries, pool, alerts and the alert log), a row per
+//!   instrumented function, health, process.
 
 use std::error::Error;
 use std::sync::OnceLock;
@@ -34,7 +36,7 @@ use alerting_rules::testing::{
 };
 use alerting_rules::{
     AlertRule, Expr, RuleFile, RuleGroup, Scope, Selector, Severity, Sli, Slo, builtin,
-    fmt_duration, increase, packs, rate,
+    fmt_duration, histogram_quantile, increase, packs, rate,
 };
 
 use crate::metrics::{INSTRUMENTED_FUNCTIONS, SolMetrics};
@@ -121,8 +123,8 @@ pub fn registry() -> &'static Registry {
     })
 }
 
-/// The app's metrics, registered once in [`registry`] (with the process
-/// collector and the runtime collector, as the app does).
+/// The app's metrics, registered once in [`registry`] (with the process,
+/// runtime and SQL pool collectors, as the app does).
 ///
 /// # Errors
 ///
@@ -137,6 +139,14 @@ pub fn metrics() -> Result<&'static SolMetrics, String> {
         registry
             .register_runtime_metrics(runtime_handle()?)
             .map_err(|e| e.to_string())?;
+        // The store pool's connections, as the app exports them (a pool
+        // that never connects: only the families matter here).
+        let _enter = runtime_handle()?.enter();
+        let pool = sqlx::sqlite::SqlitePoolOptions::new()
+            .connect_lazy(":memory:")
+            .map_err(|e| e.to_string())?;
+        alerting_core::metrics::sql_pool::SqlPoolCollector::register(registry)
+            .add(crate::store::POOL_NAME, &pool);
         registry.register_group().map_err(|e| e.to_string())
     })
     .as_ref()
@@ -199,6 +209,53 @@ fn stream_alerts(m: &SolMetrics, timing: &Timing) -> Result<[AlertRule; 2], Box<
     Ok([disconnected, no_data])
 }
 
+/// The store's alerts: `StoreDown` (its health check, so readiness, down;
+/// `for:` the stream alerts' pending time, at most a minute),
+/// `StoreSlowQueries` and `AlertLogDropped`.
+fn store_alerts(m: &SolMetrics, timing: &Timing) -> Result<[AlertRule; 3], Box<dyn Error>> {
+    let status = alerting_core::health::metric_refs(registry()).status;
+    let pending = timing.pending.min(minutes(1));
+    let down = AlertRule::new(
+        "StoreDown",
+        Expr::from(status.select().eq("check", crate::store::POOL_NAME)).equal(0.0),
+    )
+    .for_duration(pending)
+    .severity(Severity::Critical)
+    .summary("The store of sol-monitor on {{ $labels.instance }} is down")
+    .description(format!(
+        "sol-monitor on {{{{ $labels.instance }}}} cannot open its SQLite store (a fresh \
+         connection fails or the schema is missing) for {}: it is not ready, batches and \
+         templates are not re-read, and alert-log rows wait in memory (then are dropped).",
+        fmt_duration(pending).ok_or("bad duration")?
+    ));
+    let slow = AlertRule::new(
+        "StoreSlowQueries",
+        increase(&m.sol_store_slow_queries_total, minutes(10)).sum_by(&["instance", "query"]),
+    )
+    .condition(|e| e.gt(10.0))
+    .for_duration(minutes(5))
+    .severity(Severity::Warning)
+    .summary("Slow {{ $labels.query }} store queries on {{ $labels.instance }}")
+    .description(
+        "{{ $value | humanize }} {{ $labels.query }} queries of sol-monitor's store on \
+         {{ $labels.instance }} took longer than store.slow_query_secs in 10 minutes \
+         (threshold 10): look at the disk, the file's size and its indexes.",
+    );
+    let dropped = AlertRule::new(
+        "AlertLogDropped",
+        increase(&m.sol_store_alert_log_dropped_total, minutes(10)).sum_by(&["instance"]),
+    )
+    .condition(|e| e.gt(0.0))
+    .severity(Severity::Warning)
+    .summary("Alert-log rows dropped on {{ $labels.instance }}")
+    .description(
+        "sol-monitor on {{ $labels.instance }} dropped {{ $value | humanize }} alert-log rows \
+         in 10 minutes: the store refused writes for longer than store.alert_log_queue rows \
+         could wait. The alerts were sent; their log rows are lost.",
+    );
+    Ok([down, slow, dropped])
+}
+
 /// The rules, tests and dashboard at `timing`.
 ///
 /// # Errors
@@ -220,6 +277,7 @@ pub fn with(timing: &Timing) -> Result<Generated, Box<dyn Error>> {
 
     // -- rules ----------------------------------------------------------
     let [disconnected, no_data] = stream_alerts(m, timing)?;
+    let [store_down, store_slow, log_dropped] = store_alerts(m, timing)?;
     let reconnects = AlertRule::new(
         "WebSocketReconnectStorm",
         increase(&m.sol_ws_reconnects_total, minutes(10)).sum_by(&["instance", "batch_id"]),
@@ -263,6 +321,7 @@ pub fn with(timing: &Timing) -> Result<Generated, Box<dyn Error>> {
                     reconnects.clone(),
                     high_error_rate.clone(),
                 ])
+                .rules([store_down.clone(), store_slow.clone(), log_dropped.clone()])
                 .rules([runtime_saturated.clone()])
                 .rules(common.rules()),
         )
@@ -348,6 +407,56 @@ pub fn with(timing: &Timing) -> Result<Generated, Box<dyn Error>> {
                  5 minutes (threshold 5%).",
             ),
     ));
+    let store_status = on_host(alerting_core::health::metric_refs(registry).status.select())
+        .eq("check", crate::store::POOL_NAME);
+    cases.extend(fires_and_stays_silent(
+        &store_down,
+        minutes(10),
+        &[(store_status.clone(), "1 1 0x10")],
+        &[(store_status, "1x10")],
+        ExpectedAlert::of(&store_down)
+            .labels([
+                ("instance", INSTANCE),
+                ("job", SERVICE),
+                ("check", crate::store::POOL_NAME),
+            ])
+            .summary("The store of sol-monitor on sol-1:9100 is down")
+            .description(
+                "sol-monitor on sol-1:9100 cannot open its SQLite store (a fresh connection \
+                 fails or the schema is missing) for 1m: it is not ready, batches and templates \
+                 are not re-read, and alert-log rows wait in memory (then are dropped).",
+            ),
+    ));
+    let slow = on_host(m.sol_store_slow_queries_total.select()).eq("query", "insert_alerts");
+    cases.extend(fires_and_stays_silent(
+        &store_slow,
+        minutes(20),
+        &[(slow.clone(), "0+2x30")],
+        &[(slow, "0 1 1 1 2x30")],
+        ExpectedAlert::of(&store_slow)
+            .labels([("instance", INSTANCE), ("query", "insert_alerts")])
+            .summary("Slow insert_alerts store queries on sol-1:9100")
+            .description(
+                "20 insert_alerts queries of sol-monitor's store on sol-1:9100 took longer than \
+                 store.slow_query_secs in 10 minutes (threshold 10): look at the disk, the \
+                 file's size and its indexes.",
+            ),
+    ));
+    let dropped = on_host(m.sol_store_alert_log_dropped_total.select());
+    cases.extend(fires_and_stays_silent(
+        &log_dropped,
+        minutes(10),
+        &[(dropped.clone(), "0x5 0+3x10")],
+        &[(dropped, "0x20")],
+        ExpectedAlert::of(&log_dropped)
+            .label("instance", INSTANCE)
+            .summary("Alert-log rows dropped on sol-1:9100")
+            .description(
+                "sol-monitor on sol-1:9100 dropped 12 alert-log rows in 10 minutes: the store \
+                 refused writes for longer than store.alert_log_queue rows could wait. The \
+                 alerts were sent; their log rows are lost.",
+            ),
+    ));
     cases.extend(common.test_cases(INSTANCE, "sol_ws_batch_3", 4_294_967_296, 300_000_000));
     // Two workers busy 57 s of every minute (95%), or 30 s (50%).
     let busy = |worker: &str| on_host(runtime.worker_busy_seconds.select()).eq("worker", worker);
@@ -431,10 +540,61 @@ pub fn with(timing: &Timing) -> Result<Generated, Box<dyn Error>> {
                     "batch {{batch_id}} data={{has_data}}",
                 ),
         );
+    let pool = alerting_core::metrics::sql_pool::SqlPoolCollector::metric_refs();
+    let store = Row::new("Store")
+        .panel(
+            Panel::timeseries("Query duration p99", Unit::Seconds)
+                .min(0.0)
+                .query(
+                    histogram_quantile(0.99, &m.sol_store_query_duration_seconds, five, &["query"]),
+                    "{{query}}",
+                ),
+        )
+        .panel(
+            Panel::timeseries("Slow queries per 10 minutes", Unit::Short)
+                .min(0.0)
+                .query(
+                    increase(&m.sol_store_slow_queries_total, minutes(10)).sum_by(&["query"]),
+                    "{{query}}",
+                ),
+        )
+        .panel(
+            Panel::timeseries("Pool connections", Unit::Short)
+                .min(0.0)
+                .query(
+                    Expr::from(&pool.connections).sum_by(&["pool", "state"]),
+                    "{{pool}} {{state}}",
+                )
+                .query(
+                    Expr::from(&pool.connections_max).sum_by(&["pool"]),
+                    "{{pool}} max",
+                ),
+        )
+        .panel(
+            Panel::timeseries("Alerts and the alert log", Unit::OpsPerSecond)
+                .min(0.0)
+                .query(
+                    rate(&m.alerts_sent_total, five).sum_by(&["channel", "result"]),
+                    "sent {{channel}} {{result}}",
+                )
+                .query(
+                    rate(&m.cooldown_hits_total, five).sum_by(&[]),
+                    "cool-down hits",
+                )
+                .query(
+                    rate(&m.sol_store_alert_log_written_total, five).sum_by(&[]),
+                    "log rows written",
+                )
+                .query(
+                    rate(&m.sol_store_alert_log_dropped_total, five).sum_by(&[]),
+                    "log rows dropped",
+                ),
+        );
     let dashboard = d
         .instrumented_overview(&fns)
         .slo(&availability)
         .row(websocket)
+        .row(store)
         .common_rows(&fns, INSTRUMENTED_FUNCTIONS, registry)
         .runtime();
 

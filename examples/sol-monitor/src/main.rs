@@ -10,8 +10,10 @@ use sol_monitor::config;
 
 const HELP: &str = "\
 sol-monitor: keep batches of Solana WebSocket subscriptions (accountSubscribe,
-logsSubscribe) alive, reconnecting with backoff; observable with alerting
-(/metrics, /health, /ready) and graceful on SIGTERM.
+logsSubscribe) alive, reconnecting with backoff, and alert on price changes
+per the templates of its SQLite store (sol-monitor.db, created on first
+start); observable with alerting (/metrics, /health, /ready) and graceful on
+SIGTERM.
 
 USAGE:
     sol-monitor [--config PATH]
@@ -28,7 +30,8 @@ ENVIRONMENT:
     SOL_MONITOR_BATCHES__SIZE=50, SOL_MONITOR_LOGGING__FORMAT=json,
     SOL_MONITOR_METRICS__LISTEN_ADDR=127.0.0.1:0,
     SOL_MONITOR_SIMULATOR__FAULTS__DISCONNECT_AFTER=200,
-    SOL_MONITOR_NODE__URL=wss://…, SOL_MONITOR_TLS__CA_FILE=/etc/ssl/private-ca.pem
+    SOL_MONITOR_NODE__URL=wss://…, SOL_MONITOR_TLS__CA_FILE=/etc/ssl/private-ca.pem,
+    SOL_MONITOR_STORE__PATH=/var/lib/sol-monitor/store.db
     RUST_LOG replaces the logging filter.
 ";
 
@@ -103,6 +106,7 @@ async fn run(config: config::Config) -> Result<ExitCode, MainError> {
     println!("  ready     {base}/ready");
     println!("  details   {base}/healthz");
     println!("  node      {}", redact_url(&running.node_url));
+    println!("  store     {}", config.app.store.path);
     println!(
         "  batches   {} connections of up to {} accounts",
         running.batches.len(),

@@ -24,7 +24,9 @@
 //! handles once, at start-up, so the hot path never hashes a label.
 
 use alerting_core::metrics::Named;
-use alerting_core::metrics::{Counter, DynamicFamily, Gauge, LabelSet, LabelValue, MetricGroup};
+use alerting_core::metrics::{
+    Counter, DynamicFamily, Family, Gauge, Histogram, LabelSet, LabelValue, MetricGroup,
+};
 
 /// The app's `#[instrumented]` functions (`src/conn.rs`) that the
 /// generated dashboard gives a row each, in this order. Their options come
@@ -83,8 +85,104 @@ pub struct DataReceived {
     pub has_data: bool,
 }
 
-/// Every metric of sol-monitor (besides the process and health metrics
-/// and those of `#[instrumented]` functions).
+/// A query of the store (`src/store.rs`), the `query` label.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelValue)]
+pub enum StoreQuery {
+    /// Creating or upgrading the schema.
+    Migrate,
+    /// Filling an empty store on first start.
+    Seed,
+    /// Reading the active batches (`sol_ws_batch_pool`).
+    LoadBatches,
+    /// Reading the alert templates.
+    LoadTemplates,
+    /// Writing a batch of alert-log rows (one transaction).
+    InsertAlerts,
+}
+
+impl StoreQuery {
+    /// Every query.
+    pub const ALL: [StoreQuery; 5] = [
+        StoreQuery::Migrate,
+        StoreQuery::Seed,
+        StoreQuery::LoadBatches,
+        StoreQuery::LoadTemplates,
+        StoreQuery::InsertAlerts,
+    ];
+}
+
+/// Labels by store query.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelSet)]
+pub struct QueryLabel {
+    /// The query.
+    pub query: StoreQuery,
+}
+
+/// A store table whose rows are read, the `table` label.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelValue)]
+pub enum StoreTable {
+    /// `sol_ws_batch_pool`.
+    #[label(rename = "sol_ws_batch_pool")]
+    BatchPool,
+    /// `sol_ws_alert_template`.
+    #[label(rename = "sol_ws_alert_template")]
+    AlertTemplate,
+}
+
+/// Labels by table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelSet)]
+pub struct TableLabel {
+    /// The table.
+    pub table: StoreTable,
+}
+
+/// What happened to a call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelValue)]
+pub enum CallResult {
+    /// It worked.
+    Ok,
+    /// It failed.
+    Error,
+}
+
+/// A chain (bsc-monitor counts `bsc` under the same names, so one rule
+/// covers both).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelValue)]
+pub enum Chain {
+    /// Solana.
+    Sol,
+}
+
+/// Where an alert is sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelValue)]
+pub enum Channel {
+    /// The log.
+    Log,
+    /// A webhook (a Telegram-style payload).
+    Webhook,
+}
+
+/// `alerts_sent_total` labels (as bsc-monitor's).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelSet)]
+pub struct AlertSent {
+    /// The chain.
+    pub chain: Chain,
+    /// The sink.
+    pub channel: Channel,
+    /// Whether it was delivered.
+    pub result: CallResult,
+}
+
+/// Labels by chain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelSet)]
+pub struct ChainLabel {
+    /// The chain.
+    pub chain: Chain,
+}
+
+/// Every metric of sol-monitor (besides the process and health metrics,
+/// the store pool's `sql_pool_connections`, and those of `#[instrumented]`
+/// functions).
 #[derive(Clone, Debug, MetricGroup)]
 pub struct SolMetrics {
     /// Open WebSocket connections, by subscription batch.
@@ -96,6 +194,24 @@ pub struct SolMetrics {
     /// WebSocket notifications received, by batch and whether they carried data.
     #[metric(max_series = MAX_BATCHES * 2)]
     pub sol_ws_data_received_total: Named<DynamicFamily<DataReceived, Counter>>,
+    /// Duration of each store query, by query.
+    #[metric(buckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0])]
+    pub sol_store_query_duration_seconds: Named<Family<QueryLabel, Histogram>>,
+    /// Store queries slower than `store.slow_query_secs`, by query.
+    pub sol_store_slow_queries_total: Named<Family<QueryLabel, Counter>>,
+    /// Store rows that could not be read (reported with their id, skipped).
+    pub sol_store_rows_rejected_total: Named<Family<TableLabel, Counter>>,
+    /// Alert-log rows written.
+    pub sol_store_alert_log_written_total: Named<Counter>,
+    /// Alert-log rows dropped: the store refused them longer than the
+    /// queue could wait (`store.alert_log_queue`).
+    pub sol_store_alert_log_dropped_total: Named<Counter>,
+    /// Alert-log rows waiting to be written.
+    pub sol_store_alert_log_pending: Named<Gauge>,
+    /// Alerts sent to users.
+    pub alerts_sent_total: Named<Family<AlertSent, Counter>>,
+    /// Alerts suppressed by a cool-down period.
+    pub cooldown_hits_total: Named<Family<ChainLabel, Counter>>,
 }
 
 /// One batch's series, resolved once.
@@ -146,5 +262,27 @@ impl BatchMetrics {
     /// Reconnects so far, all reasons.
     pub fn reconnects_total(&self) -> u64 {
         self.reconnects.iter().map(Counter::get).sum()
+    }
+
+    /// Drops every series of `batch_id` (a batch removed from the store),
+    /// so `/metrics` no longer shows it and its slots under `max_series`
+    /// are free again.
+    pub fn remove(metrics: &SolMetrics, batch_id: &str) {
+        let id = || batch_id.to_owned();
+        metrics
+            .sol_ws_connections_active
+            .remove(&Batch { batch_id: id() });
+        for reason in Reason::ALL {
+            metrics.sol_ws_reconnects_total.remove(&Reconnect {
+                batch_id: id(),
+                reason,
+            });
+        }
+        for has_data in [true, false] {
+            metrics.sol_ws_data_received_total.remove(&DataReceived {
+                batch_id: id(),
+                has_data,
+            });
+        }
     }
 }

@@ -73,6 +73,15 @@ enum Kind {
 struct Sub {
     id: u64,
     kind: Kind,
+    /// The account's balance: a random walk (steps of up to ±1 %, now and
+    /// then a jump of up to ±15 %), the price the monitor's templates
+    /// watch.
+    lamports: f64,
+}
+
+/// Where an account's balance starts: 1 to 2 SOL, from its key.
+fn start_lamports(account: &str) -> f64 {
+    1e9 * (1.0 + Rng::new(hash(account)).unit())
 }
 
 #[derive(Debug)]
@@ -99,9 +108,11 @@ impl Node {
         }
     }
 
-    fn notification(&self, sub: &Sub, rng: &mut Rng) -> String {
+    fn notification(&self, sub: &mut Sub, rng: &mut Rng) -> String {
         let slot = self.slot.fetch_add(1, Ordering::Relaxed);
         let empty = rng.unit() < self.config.empty_rate;
+        let step = if rng.unit() < 0.01 { 0.3 } else { 0.02 };
+        sub.lamports = (sub.lamports * (1.0 + (rng.unit() - 0.5) * step)).max(1.0);
         match sub.kind {
             Kind::Account => {
                 let data = if empty {
@@ -118,7 +129,7 @@ impl Node {
                             "value": {
                                 "data": [data, "base64"],
                                 "executable": false,
-                                "lamports": 2_039_280 + rng.below(1_000_000_000),
+                                "lamports": sub.lamports.round() as u64,
                                 "owner": OWNER,
                                 "rentEpoch": u64::MAX,
                                 "space": if empty { 0 } else { 75 },
@@ -363,9 +374,14 @@ async fn connection(stream: TcpStream, node: Arc<Node>, closed: CancellationToke
                     _ if !key.is_string() => Err((-32602, "Invalid params".into())),
                     _ => {
                         let sub = node.subscriptions.fetch_add(1, Ordering::Relaxed);
+                        let lamports = start_lamports(key.as_str().unwrap_or_default());
                         subs.lock()
                             .unwrap_or_else(PoisonError::into_inner)
-                            .push(Sub { id: sub, kind });
+                            .push(Sub {
+                                id: sub,
+                                kind,
+                                lamports,
+                            });
                         Ok(json!(sub))
                     }
                 }
@@ -412,12 +428,13 @@ async fn notify(
         let dt = now.duration_since(last).as_secs_f64();
         last = now;
         let batch: Vec<String> = {
-            let subs = subs.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut subs = subs.lock().unwrap_or_else(PoisonError::into_inner);
             credit = (credit + dt * config.rate_per_sec * subs.len() as f64).min(10_000.0);
             let mut out = Vec::new();
             while credit >= 1.0 && !subs.is_empty() {
                 credit -= 1.0;
-                let sub = &subs[rng.below(subs.len() as u64) as usize];
+                let n = subs.len() as u64;
+                let sub = &mut subs[rng.below(n) as usize];
                 out.push(node.notification(sub, &mut rng));
             }
             out

@@ -32,6 +32,8 @@ jitter = 0.5
 pairs = 40
 rate_per_sec = 10.0
 empty_rate = 0.2
+[store]
+path = ":memory:"
 [simulator.faults]
 disconnect_after = 150
 silent_rate = 0.15

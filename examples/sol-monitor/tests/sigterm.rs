@@ -11,6 +11,7 @@ use tokio::process::Command;
 async fn sigterm_stops_every_connection_and_reports() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_sol-monitor"))
         .env("SOL_MONITOR_METRICS__LISTEN_ADDR", "127.0.0.1:0")
+        .env("SOL_MONITOR_STORE__PATH", ":memory:")
         .env("SOL_MONITOR_LOGGING__LEVEL", "warn")
         .env("SOL_MONITOR_SHUTDOWN__DEADLINE_SECS", "10")
         .env("SOL_MONITOR_BATCHES__SIZE", "20")
