@@ -46,7 +46,8 @@ fn exemplar_source(exemplar: &ExemplarArg, sig: &syn::Signature) -> syn::Result<
     }
     let root = &exemplar.root;
     let fields = &exemplar.fields;
-    Ok(quote!(&#root #(.#fields)*))
+    // Spanned on the name: a borrow error points at it.
+    Ok(quote_spanned!(root.span()=> &#root #(.#fields)*))
 }
 
 /// Whether a return type can be written on a closure or async closure:
