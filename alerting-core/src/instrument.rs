@@ -58,6 +58,46 @@
 //! and counts, its series are not exported, and the error is logged with
 //! `tracing` once and kept in [`Registry::instrumentation_errors`].
 //!
+//! # Exemplars
+//!
+//! The duration histogram can carry an exemplar per bucket (see
+//! [`metrics::exemplar`](crate::metrics::exemplar)), written in the
+//! OpenMetrics exposition, so that a slow bucket leads to one of its calls:
+//!
+//! - `#[instrumented(exemplar = tx_hash)]` attaches the argument `tx_hash`
+//!   (its `Display` text, under the label `tx_hash`);
+//!   `#[instrumented(exemplar(tx_hash = swap.tx))]` a field of an argument,
+//!   under the label given. The argument is borrowed before the body runs
+//!   and formatted only when the call's bucket takes a new exemplar, at
+//!   most once per bucket between two scrapes: take it by reference (or as
+//!   a `Copy` value). A value longer than
+//!   [`MAX_EXEMPLAR_CHARS`](crate::metrics::MAX_EXEMPLAR_CHARS) is not
+//!   attached.
+//! - Otherwise, with the `otlp` feature, the exemplar is the current span's
+//!   OpenTelemetry trace id (`trace_id`), when that span belongs to a
+//!   sampled trace. A call without one leaves the bucket alone; the span is
+//!   then looked at again after the next scrape, not on every call.
+//!
+//! A call whose bucket already holds an exemplar that no scrape has read
+//! pays one relaxed load for it; without the option and without the
+//! feature, nothing changes.
+//!
+//! ```
+//! use alerting_core::instrumented;
+//! use alerting_core::metrics::{Format, Registry};
+//!
+//! #[instrumented(exemplar = tx_hash)]
+//! fn check_swap(tx_hash: &str) -> bool {
+//!     tx_hash.starts_with("0x")
+//! }
+//!
+//! let registry = Registry::new();
+//! registry.in_scope(|| check_swap("0x5c50e1d2"));
+//! let text = registry.encode_to_string(Format::OpenMetrics)?;
+//! assert!(text.contains(r#"# {tx_hash="0x5c50e1d2"}"#), "{text}");
+//! # Ok::<(), alerting_core::metrics::MetricsError>(())
+//! ```
+//!
 //! # Error kinds
 //!
 //! An error type may implement [`ErrorKind`] to add a bounded
