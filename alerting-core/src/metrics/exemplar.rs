@@ -26,6 +26,10 @@
 //! - **Cost when none is offered.** Nothing: `observe` and `inc` do not look
 //!   at exemplars, and a series that was never offered one allocates no
 //!   exemplar storage.
+//! - **Memory.** A series that was never offered an exemplar keeps an
+//!   empty pointer for them. The first exemplar allocates one slot per
+//!   bucket (one for a counter), about 64 bytes each, plus each kept
+//!   exemplar's label text.
 //! - **Concurrency.** A writer never waits: it gives up when a scrape (or
 //!   another writer) holds the bucket's exemplar. A scrape copies each
 //!   exemplar under a lock held for the copy of at most a few hundred bytes.

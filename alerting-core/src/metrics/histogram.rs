@@ -102,7 +102,7 @@ impl Histogram {
     /// beside the bucket in the OpenMetrics exposition.
     ///
     /// The bucket keeps one exemplar, replaced at most once between two
-    /// scrapes (see [sampling](super::exemplar#sampling)); an exemplar
+    /// scrapes (see [sampling](super::exemplar)); an exemplar
     /// offered to a bucket whose exemplar no scrape has read yet costs a
     /// relaxed load and is dropped. No exemplar is kept for `±Inf` or NaN.
     ///

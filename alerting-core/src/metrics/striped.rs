@@ -18,7 +18,9 @@
 //! - Memory is fixed per series and does not grow with the number of
 //!   threads: a [`StripedCounter`] is `stripes() × 128` bytes (256 B on 2
 //!   CPUs, 2 KiB at most); a [`StripedHistogram`] with `n` buckets is
-//!   `stripes() × 128 × ⌈(n + 2) / 16⌉` bytes (the same, up to 14 buckets).
+//!   `stripes() × 128 × ⌈(n + 2) / 16⌉` bytes (the same, up to 14 buckets),
+//!   plus a few words, and the exemplar slots once one is offered (see
+//!   [`exemplar`](super::exemplar)).
 //! - A scrape reads every copy: encoding 10,000 striped series costs more
 //!   than 10,000 compact ones (see `docs/benchmarks.md`).
 //! - They encode exactly as [`Counter`](super::Counter) and
@@ -192,7 +194,7 @@ impl StripedCounter {
     /// written beside the counter in the OpenMetrics exposition.
     ///
     /// The counter keeps one exemplar, replaced at most once between two
-    /// scrapes (see [sampling](super::exemplar#sampling)).
+    /// scrapes (see [sampling](super::exemplar)).
     ///
     /// # Errors
     ///
