@@ -58,6 +58,46 @@
 //! and counts, its series are not exported, and the error is logged with
 //! `tracing` once and kept in [`Registry::instrumentation_errors`].
 //!
+//! # Exemplars
+//!
+//! The duration histogram can carry an exemplar per bucket (see
+//! [`metrics::exemplar`](crate::metrics::exemplar)), written in the
+//! OpenMetrics exposition, so that a slow bucket leads to one of its calls:
+//!
+//! - `#[instrumented(exemplar = tx_hash)]` attaches the argument `tx_hash`
+//!   (its `Display` text, under the label `tx_hash`);
+//!   `#[instrumented(exemplar(tx_hash = swap.tx))]` a field of an argument,
+//!   under the label given. The argument is borrowed before the body runs
+//!   and formatted only when the call's bucket takes a new exemplar, at
+//!   most once per bucket between two scrapes: take it by reference (or as
+//!   a `Copy` value). A value longer than
+//!   [`MAX_EXEMPLAR_CHARS`](crate::metrics::MAX_EXEMPLAR_CHARS) is not
+//!   attached.
+//! - Otherwise, with the `otlp` feature, the exemplar is the current span's
+//!   OpenTelemetry trace id (`trace_id`), when that span belongs to a
+//!   sampled trace. A call without one leaves the bucket alone; the span is
+//!   then looked at again after the next scrape, not on every call.
+//!
+//! A call whose bucket already holds an exemplar that no scrape has read
+//! pays one relaxed load for it; without the option and without the
+//! feature, nothing changes.
+//!
+//! ```
+//! use alerting_core::instrumented;
+//! use alerting_core::metrics::{Format, Registry};
+//!
+//! #[instrumented(exemplar = tx_hash)]
+//! fn check_swap(tx_hash: &str) -> bool {
+//!     tx_hash.starts_with("0x")
+//! }
+//!
+//! let registry = Registry::new();
+//! registry.in_scope(|| check_swap("0x5c50e1d2"));
+//! let text = registry.encode_to_string(Format::OpenMetrics)?;
+//! assert!(text.contains(r#"# {tx_hash="0x5c50e1d2"}"#), "{text}");
+//! # Ok::<(), alerting_core::metrics::MetricsError>(())
+//! ```
+//!
 //! # Error kinds
 //!
 //! An error type may implement [`ErrorKind`] to add a bounded
@@ -95,6 +135,7 @@ use prometheus_client::encoding::{
 use prometheus_client::metrics::MetricType;
 
 use crate::clock;
+use crate::metrics::exemplar::{Exemplars, Marked};
 use crate::metrics::{
     Buckets, Counter, EnumLabel, MetricKind, MetricOrigin, MetricRef, MetricsError, Outcome,
     Registry, Stripes, any_scope_active, encode_histogram, encode_label, scoped_registry, stripe,
@@ -639,6 +680,8 @@ pub(crate) struct SiteStats {
     /// `nanos <= bounds_ns[i]` (exactly the `le` test on seconds).
     bounds_ns: Box<[u64]>,
     cells: Stripes,
+    /// The duration histogram's exemplars, one per bucket.
+    exemplars: Exemplars,
 }
 
 impl SiteStats {
@@ -658,15 +701,18 @@ impl SiteStats {
             })
             .collect();
         let cells = Stripes::new(BUCKETS + bounds.bounds().len() + 1);
+        let exemplars = Exemplars::new(bounds.bounds().len() + 1);
         Self {
             bounds,
             bounds_ns,
             cells,
+            exemplars,
         }
     }
 
+    /// Records a call; returns its duration's bucket.
     #[inline]
-    fn record(&self, outcome: Option<Outcome>, nanos: u64) {
+    fn record(&self, outcome: Option<Outcome>, nanos: u64) -> usize {
         let stripe = stripe();
         let bucket = self.bounds_ns.partition_point(|&b| b < nanos);
         let cells = &self.cells;
@@ -681,6 +727,7 @@ impl SiteStats {
                 .local(stripe, OUTCOMES + outcome.index())
                 .fetch_add(1, Ordering::Relaxed);
         }
+        bucket
     }
 
     #[inline]
@@ -869,21 +916,77 @@ pub struct CallGuard {
 }
 
 impl CallGuard {
-    /// Records the call's outcome and duration.
+    /// Records the call's outcome and duration, with the current trace id
+    /// as the duration's exemplar (with the `otlp` feature).
     #[inline]
     pub fn finish(mut self, classified: Classified) {
+        let (bucket, nanos) = self.record(classified);
+        #[cfg(feature = "otlp")]
+        if self.handles.stats.exemplars.due(bucket) {
+            offer_trace_id(&self.handles.stats.exemplars, bucket, nanos);
+        }
+        #[cfg(not(feature = "otlp"))]
+        let _ = (bucket, nanos);
+    }
+
+    /// Records the call's outcome and duration, with `label="value"` as
+    /// the duration's exemplar (the attribute's `exemplar` option).
+    #[inline]
+    pub fn finish_with_exemplar<V: fmt::Display + ?Sized>(
+        mut self,
+        classified: Classified,
+        label: &'static str,
+        value: &V,
+    ) {
+        let (bucket, nanos) = self.record(classified);
+        let exemplars = &self.handles.stats.exemplars;
+        if exemplars.due(bucket) {
+            exemplars.offer(bucket, nanos as f64 / 1e9, |w| w.label(label, value));
+        }
+    }
+
+    #[inline]
+    fn record(&mut self, classified: Classified) -> (usize, u64) {
         self.done = true;
         let h = self.handles;
         let nanos = clock::nanos_since(self.start);
-        if !classified.is_error {
-            h.stats.record(Some(Outcome::Ok), nanos);
+        let bucket = if !classified.is_error {
+            h.stats.record(Some(Outcome::Ok), nanos)
         } else if let Some(kind) = classified.kind {
-            h.stats.record(None, nanos);
+            let bucket = h.stats.record(None, nanos);
             h.error_kind_counter(kind).inc();
+            bucket
         } else {
-            h.stats.record(Some(Outcome::Error), nanos);
-        }
+            h.stats.record(Some(Outcome::Error), nanos)
+        };
+        (bucket, nanos)
     }
+}
+
+/// Stores the current span's trace id (when it has a sampled OpenTelemetry
+/// context) as the exemplar of `bucket`; without one, the bucket is left
+/// alone until the next scrape, so a call without a trace pays this once
+/// per bucket and scrape, not on every call.
+#[cfg(feature = "otlp")]
+#[cold]
+#[inline(never)]
+fn offer_trace_id(exemplars: &Exemplars, bucket: usize, nanos: u64) {
+    use opentelemetry::trace::TraceContextExt as _;
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+
+    let span = tracing::Span::current();
+    let trace_id = if span.is_none() {
+        None
+    } else {
+        let context = span.context();
+        let span_ref = context.span();
+        let span_context = span_ref.span_context();
+        (span_context.is_valid() && span_context.is_sampled()).then(|| span_context.trace_id())
+    };
+    exemplars.offer(bucket, nanos as f64 / 1e9, |w| match trace_id {
+        Some(id) => w.label("trace_id", id),
+        None => false,
+    });
 }
 
 impl Drop for CallGuard {
@@ -1068,8 +1171,14 @@ impl EncodeMetric for DurationFamily {
                 outcome: None,
                 kind: None,
             };
-            site.stats
-                .encode_duration(&mut encoder.encode_family(&labels)?)?;
+            match site.stats.exemplars.marker(false) {
+                Some(marker) => site
+                    .stats
+                    .encode_duration(&mut encoder.encode_family(&Marked(&labels, marker))?)?,
+                None => site
+                    .stats
+                    .encode_duration(&mut encoder.encode_family(&labels)?)?,
+            }
         }
         Ok(())
     }

@@ -260,6 +260,14 @@ pub fn derive_metric_group(input: TokenStream) -> TokenStream {
 ///   `Registry::global`). The default registry's sites are exported at 0
 ///   once it is installed (`Registry::set_global`); another registry's by
 ///   `Registry::register_call_sites`.
+/// - `exemplar = argument` or `exemplar(label = argument.field)`: attach
+///   the argument's (or its field's) `Display` text to the duration
+///   histogram as an exemplar labelled `argument` (or `label`), sampled
+///   per bucket (see `alerting_core::instrument`'s "Exemplars"). The
+///   argument is borrowed before the body runs: take it by reference, or
+///   as a `Copy` value. A name that is not an argument is a compile error.
+///   Without it, and with alerting-core's `otlp` feature, the exemplar is
+///   the current span's trace id when it has one.
 /// - `crate = path`: where `alerting_core` is, for crates that re-export it.
 ///
 /// Mistakes in the options are compile errors on the offending token.

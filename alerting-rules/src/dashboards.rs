@@ -187,6 +187,7 @@ pub enum PanelKind {
 pub struct Target {
     expr: Expr,
     legend: Option<String>,
+    exemplars: bool,
 }
 
 impl Target {
@@ -195,7 +196,26 @@ impl Target {
         Self {
             expr: expr.into(),
             legend: None,
+            exemplars: false,
         }
+    }
+
+    /// Shows the exemplars of the histogram buckets the query reads (a
+    /// time-series panel's `"exemplar": true`), as dots on the graph that
+    /// lead to their trace or transaction. The latency panels of the
+    /// ready-made rows turn it on for their p99 query (once per panel: each
+    /// query of a panel would show the same exemplars). Grafana needs a
+    /// Prometheus data source that reads exemplars, and Prometheus
+    /// `--enable-feature=exemplar-storage`.
+    #[must_use]
+    pub fn exemplars(mut self) -> Self {
+        self.exemplars = true;
+        self
+    }
+
+    /// Whether the panel shows the query's exemplars.
+    pub fn shows_exemplars(&self) -> bool {
+        self.exemplars
     }
 
     /// The legend format (`{{route}} {{status}}`, or plain text).
@@ -356,6 +376,9 @@ impl Panel {
                 });
                 if let Some(l) = &t.legend {
                     v["legendFormat"] = json!(l);
+                }
+                if t.exemplars && self.kind == PanelKind::TimeSeries {
+                    v["exemplar"] = json!(true);
                 }
                 if self.kind != PanelKind::TimeSeries {
                     v["instant"] = json!(true);
@@ -964,10 +987,14 @@ impl Dashboard {
         let mut panel =
             Panel::timeseries(format!("{title} p50 / p95 / p99"), Unit::Seconds).min(0.0);
         for q in [0.5, 0.95, 0.99] {
-            panel = panel.query(
-                histogram_quantile(q, histogram.clone(), FIVE_MINUTES, by),
-                &format!("p{}", crate::fmt_number(q * 100.0)),
-            );
+            let target = Target::new(histogram_quantile(q, histogram.clone(), FIVE_MINUTES, by))
+                .legend(format!("p{}", crate::fmt_number(q * 100.0)));
+            // The slow end is where a user looks for the request behind it.
+            panel = panel.target(if q == 0.99 {
+                target.exemplars()
+            } else {
+                target
+            });
         }
         panel
     }

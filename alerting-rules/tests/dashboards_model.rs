@@ -208,3 +208,40 @@ fn in_flight_panels_only_for_functions_that_have_the_gauge() {
     process();
     send();
 }
+
+#[test]
+fn latency_panels_show_the_exemplars_of_their_p99_query() {
+    let registry = Registry::new();
+    let fns = builtin::Instrumented::new(&registry);
+    let dashboard = Dashboard::new("t", "t")
+        .instrumented_overview(&fns)
+        .instrumented_functions(&fns, &["process"]);
+    let json: Value = serde_json::from_str(&dashboard.to_json().expect("json")).expect("parse");
+    let panels: Vec<&Value> = json["panels"]
+        .as_array()
+        .expect("panels")
+        .iter()
+        .filter(|p| p["type"] != "row")
+        .collect();
+    let mut latency = 0;
+    for panel in &panels {
+        let targets = panel["targets"].as_array().expect("targets");
+        let with: Vec<&str> = targets
+            .iter()
+            .filter(|t| t["exemplar"] == true)
+            .map(|t| t["legendFormat"].as_str().unwrap_or_default())
+            .collect();
+        if panel["title"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("Latency"))
+        {
+            latency += 1;
+            assert_eq!(with, ["p99"], "{panel}");
+            assert_eq!(panel["type"], "timeseries");
+        } else {
+            assert!(with.is_empty(), "{panel}");
+        }
+    }
+    // The overview's and the function row's.
+    assert_eq!(latency, 2, "{json}");
+}

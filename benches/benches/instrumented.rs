@@ -17,6 +17,12 @@
 //!   plus one atomic counter plus one lock-free atomic histogram, with each
 //!   clock.
 //! - `encode_striped/10k`: encoding 10,000 series, striped vs unstriped.
+//! - `exemplars/{1_thread,2_threads}`: `#[instrumented]` on a function
+//!   taking a `&str`, without and with `exemplar = tx_hash`; with the
+//!   `otlp` feature, also called inside an entered span of a sampled
+//!   OpenTelemetry trace (the trace id is then the exemplar). Without
+//!   scrapes each bucket keeps its first exemplar, so these rows time the
+//!   per-call check; a scrape lets the next call in each bucket store one.
 //!
 //! On two threads every row records into the same series from both threads;
 //! the time is per operation per thread (see `alerting_benches::on_two_threads`).
@@ -405,5 +411,75 @@ fn encode_striped(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, calls, floor, encode_striped);
+#[instrumented]
+#[inline(never)]
+fn handle_tx(x: u64, tx_hash: &str) -> Result<u64, WorkError> {
+    work(x ^ tx_hash.len() as u64)
+}
+
+#[instrumented(exemplar = tx_hash)]
+#[inline(never)]
+fn handle_tx_exemplar(x: u64, tx_hash: &str) -> Result<u64, WorkError> {
+    work(x ^ tx_hash.len() as u64)
+}
+
+const TX: &str = "0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060";
+
+/// Installs a tracing subscriber with an OpenTelemetry layer (a tracer
+/// that samples everything and exports nowhere) and enters a span of it
+/// for as long as the guard lives.
+#[cfg(feature = "otlp")]
+fn traced_span() -> impl Drop {
+    use opentelemetry::trace::TracerProvider as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+
+    struct Traced {
+        _provider: opentelemetry_sdk::trace::SdkTracerProvider,
+        _default: tracing::subscriber::DefaultGuard,
+        _entered: tracing::span::EnteredSpan,
+    }
+    impl Drop for Traced {
+        fn drop(&mut self) {}
+    }
+    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+    let layer = tracing_opentelemetry::layer().with_tracer(provider.tracer("bench"));
+    let default = tracing::subscriber::set_default(tracing_subscriber::registry().with(layer));
+    let entered = tracing::info_span!("request").entered();
+    Traced {
+        _provider: provider,
+        _default: default,
+        _entered: entered,
+    }
+}
+
+fn exemplars(c: &mut Criterion) {
+    // Resolve the call sites before measuring.
+    let _ = handle_tx(1, TX);
+    let _ = handle_tx_exemplar(1, TX);
+    for threads in [1, 2] {
+        let mut group = c.benchmark_group(format!("exemplars/{}", suffix(threads)));
+        timing(&mut group, threads);
+        bench_op(&mut group, "bare", threads, || {
+            drop(black_box(work(black_box(7))))
+        });
+        bench_op(&mut group, "instrumented", threads, || {
+            drop(black_box(handle_tx(black_box(7), black_box(TX))))
+        });
+        bench_op(&mut group, "instrumented_exemplar_arg", threads, || {
+            drop(black_box(handle_tx_exemplar(black_box(7), black_box(TX))))
+        });
+        // The span is entered on the thread that measures: one thread.
+        #[cfg(feature = "otlp")]
+        if threads == 1 {
+            let traced = traced_span();
+            bench_op(&mut group, "instrumented_traced_span", threads, || {
+                drop(black_box(handle_tx(black_box(7), black_box(TX))))
+            });
+            drop(traced);
+        }
+        group.finish();
+    }
+}
+
+criterion_group!(benches, calls, floor, encode_striped, exemplars);
 criterion_main!(benches);

@@ -9,6 +9,8 @@ use std::time::Duration;
 
 /// The Prometheus text format's content type.
 const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+/// The OpenMetrics text format's content type.
+const OPENMETRICS_CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// Answers every request on 127.0.0.1 with what `render` returns (the
 /// Prometheus text format), until dropped.
@@ -31,6 +33,29 @@ impl ExpositionServer {
         F: Fn() -> Result<String, E> + Send + 'static,
         E: std::fmt::Display,
     {
+        Self::serve(CONTENT_TYPE, render)
+    }
+
+    /// As [`start`](Self::start), for `render`s that write OpenMetrics
+    /// (`Format::OpenMetrics`), answered with its content type, so that
+    /// Prometheus parses it as OpenMetrics (and reads exemplars).
+    ///
+    /// # Panics
+    ///
+    /// If 127.0.0.1:0 cannot be bound.
+    pub fn start_openmetrics<F, E>(render: F) -> Self
+    where
+        F: Fn() -> Result<String, E> + Send + 'static,
+        E: std::fmt::Display,
+    {
+        Self::serve(OPENMETRICS_CONTENT_TYPE, render)
+    }
+
+    fn serve<F, E>(content_type: &'static str, render: F) -> Self
+    where
+        F: Fn() -> Result<String, E> + Send + 'static,
+        E: std::fmt::Display,
+    {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("the bound address");
         let stop = Arc::new(AtomicBool::new(false));
@@ -41,7 +66,7 @@ impl ExpositionServer {
                     break;
                 }
                 let Ok(mut stream) = stream else { continue };
-                let _ = answer(&mut stream, &render);
+                let _ = answer(&mut stream, content_type, &render);
             }
         });
         Self { addr, stop }
@@ -61,7 +86,7 @@ impl Drop for ExpositionServer {
     }
 }
 
-fn answer<F, E>(stream: &mut TcpStream, render: &F) -> std::io::Result<()>
+fn answer<F, E>(stream: &mut TcpStream, content_type: &str, render: &F) -> std::io::Result<()>
 where
     F: Fn() -> Result<String, E>,
     E: std::fmt::Display,
@@ -77,7 +102,7 @@ where
         head.push(byte[0]);
     }
     let (status, content_type, body) = match render() {
-        Ok(text) => ("200 OK", CONTENT_TYPE, text),
+        Ok(text) => ("200 OK", content_type, text),
         Err(e) => ("500 Internal Server Error", "text/plain", e.to_string()),
     };
     write!(

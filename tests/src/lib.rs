@@ -243,6 +243,7 @@ pub struct PrometheusBuilder {
     remote_write: Vec<String>,
     receiver: bool,
     external_labels: Vec<(String, String)>,
+    features: Vec<String>,
 }
 
 impl Default for PrometheusBuilder {
@@ -261,6 +262,7 @@ impl Default for PrometheusBuilder {
             remote_write: Vec::new(),
             receiver: false,
             external_labels: Vec::new(),
+            features: Vec::new(),
         }
     }
 }
@@ -337,6 +339,13 @@ impl PrometheusBuilder {
     /// (`--web.enable-remote-write-receiver`).
     pub fn remote_write_receiver(mut self) -> Self {
         self.receiver = true;
+        self
+    }
+
+    /// Turns on a feature flag (`--enable-feature=name`), e.g.
+    /// `exemplar-storage`.
+    pub fn feature(mut self, name: impl Into<String>) -> Self {
+        self.features.push(name.into());
         self
     }
 
@@ -470,6 +479,9 @@ impl PrometheusBuilder {
         }
         if self.receiver {
             command.arg("--web.enable-remote-write-receiver");
+        }
+        for feature in &self.features {
+            command.arg(format!("--enable-feature={feature}"));
         }
         let child = command
             .arg(format!("--web.listen-address={addr}"))

@@ -87,7 +87,7 @@ impl<L: FixedLabelSet, M: Series> EncodeMetric for Family<L, M> {
     fn encode(&self, mut encoder: MetricEncoder<'_>) -> Result<(), fmt::Error> {
         for (i, series) in self.series.iter().enumerate() {
             let labels = L::from_index(i);
-            series.encode(encoder.encode_family(&labels)?)?;
+            series.encode_in_family(&mut encoder, &labels)?;
         }
         Ok(())
     }
@@ -562,12 +562,12 @@ impl<L: LabelSet, M: Series> EncodeMetric for DynamicFamily<L, M> {
         // No lock is held while encoding: a slow encode (or a slow writer
         // behind it) holds up no `get_or_create`.
         for (labels, series) in inner.snapshot().iter() {
-            series.encode(encoder.encode_family(labels)?)?;
+            series.encode_in_family(&mut encoder, labels)?;
         }
         if inner.folded.get() > 0 {
             inner
                 .overflow
-                .encode(encoder.encode_family(&OverflowLabels(L::NAMES))?)?;
+                .encode_in_family(&mut encoder, &OverflowLabels(L::NAMES))?;
         }
         Ok(())
     }

@@ -9,6 +9,7 @@ use prometheus_client::encoding::{EncodeMetric, MetricEncoder};
 use prometheus_client::metrics::{MetricType, TypedMetric};
 
 use super::Buckets;
+use super::exemplar::{self, ExemplarError, Exemplars, Marked};
 
 /// A histogram whose `observe` is a binary search over the bounds and two
 /// atomic operations: no lock, no allocation.
@@ -57,6 +58,8 @@ struct Inner {
     counts: Box<[AtomicU64]>,
     /// Sum of observations, as `f64` bits.
     sum: AtomicU64,
+    /// One per bucket, allocated at the first exemplar.
+    exemplars: Exemplars,
 }
 
 impl Histogram {
@@ -65,11 +68,13 @@ impl Histogram {
         let counts = (0..=buckets.bounds().len())
             .map(|_| AtomicU64::new(0))
             .collect();
+        let exemplars = Exemplars::new(buckets.bounds().len() + 1);
         Self {
             inner: Arc::new(Inner {
                 bounds: buckets,
                 counts,
                 sum: AtomicU64::new(0f64.to_bits()),
+                exemplars,
             }),
         }
     }
@@ -90,6 +95,42 @@ impl Histogram {
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bits| {
                 Some((f64::from_bits(bits) + value).to_bits())
             });
+    }
+
+    /// Records one value, as [`observe`](Self::observe) does, and offers
+    /// an exemplar for its bucket: labels such as a trace id, written
+    /// beside the bucket in the OpenMetrics exposition.
+    ///
+    /// The bucket keeps one exemplar, replaced at most once between two
+    /// scrapes (see [sampling](super::exemplar)); an exemplar
+    /// offered to a bucket whose exemplar no scrape has read yet costs a
+    /// relaxed load and is dropped. No exemplar is kept for `±Inf` or NaN.
+    ///
+    /// # Errors
+    ///
+    /// [`ExemplarError`] when a label name is invalid or the labels are
+    /// longer than [`MAX_EXEMPLAR_CHARS`](super::exemplar::MAX_EXEMPLAR_CHARS)
+    /// characters: the value is recorded, the exemplar is not.
+    ///
+    /// ```
+    /// use alerting_core::metrics::{Buckets, Histogram};
+    ///
+    /// let h = Histogram::new(Buckets::new([0.1, 1.0])?);
+    /// h.observe_with_exemplar(0.3, &[("tx_hash", "0x5c50…e1d2")])?;
+    /// assert!(h.observe_with_exemplar(0.3, &[("tx hash", "0x5c50…e1d2")]).is_err());
+    /// assert_eq!(h.count(), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn observe_with_exemplar(
+        &self,
+        value: f64,
+        exemplar: &[(&str, &str)],
+    ) -> Result<(), ExemplarError> {
+        self.observe(value);
+        exemplar::check(exemplar)?;
+        let index = self.inner.bounds.bounds().partition_point(|&b| b < value);
+        self.inner.exemplars.offer_labels(index, value, exemplar);
+        Ok(())
     }
 
     /// Counts `value` in its bucket.
@@ -202,17 +243,41 @@ impl TypedMetric for Histogram {
     const TYPE: MetricType = MetricType::Histogram;
 }
 
-impl EncodeMetric for Histogram {
-    fn encode(&self, mut encoder: MetricEncoder<'_>) -> Result<(), fmt::Error> {
+impl Histogram {
+    fn encode_values(&self, encoder: &mut MetricEncoder<'_>) -> Result<(), fmt::Error> {
         // The count is the buckets' total (see `encode_histogram`), so
         // `_count` always equals the `+Inf` bucket even while observations
         // race with the scrape.
         super::encode_histogram(
-            &mut encoder,
+            encoder,
             self.bounds(),
             self.inner.counts.iter().map(|c| c.load(Ordering::Relaxed)),
             self.sum(),
         )
+    }
+
+    /// Encodes the series with `labels`, marked for its exemplars if it
+    /// has any and the exposition takes them.
+    pub(crate) fn encode_labelled<S: prometheus_client::encoding::EncodeLabelSet>(
+        &self,
+        encoder: &mut MetricEncoder<'_>,
+        labels: &S,
+    ) -> Result<(), fmt::Error> {
+        match self.inner.exemplars.marker(false) {
+            Some(marker) => {
+                self.encode_values(&mut encoder.encode_family(&Marked(labels, marker))?)
+            }
+            None => self.encode_values(&mut encoder.encode_family(labels)?),
+        }
+    }
+}
+
+impl EncodeMetric for Histogram {
+    fn encode(&self, mut encoder: MetricEncoder<'_>) -> Result<(), fmt::Error> {
+        match self.inner.exemplars.marker(false) {
+            Some(marker) => self.encode_values(&mut encoder.encode_family(&marker)?),
+            None => self.encode_values(&mut encoder),
+        }
     }
 
     fn metric_type(&self) -> MetricType {

@@ -48,6 +48,7 @@
 
 mod buckets;
 mod build_info;
+pub mod exemplar;
 mod family;
 mod histogram;
 pub mod http;
@@ -69,6 +70,7 @@ use std::fmt;
 
 pub use buckets::{BucketError, Buckets, IntoBuckets, MAX_BUCKETS};
 pub use build_info::{BuildInfo, UNKNOWN_REVISION};
+pub use exemplar::{ExemplarError, MAX_EXEMPLAR_CHARS};
 pub use family::{DEFAULT_MAX_SERIES, DynamicFamily, Family, OVERFLOW_LABEL_VALUE};
 pub use histogram::{Histogram, HistogramTimer};
 pub use labels::{EnumLabel, FixedLabelSet, LabelSet};
@@ -203,6 +205,17 @@ pub trait Series: Metric {
     fn prototype(
         ctx: &mut BuildContext<'_>,
     ) -> Result<Box<dyn Fn() -> Self + Send + Sync>, MetricsError>;
+
+    /// Encodes the series as a family member with `labels` (types with
+    /// exemplars add their marker to the labels).
+    #[doc(hidden)]
+    fn encode_in_family<S: prometheus_client::encoding::EncodeLabelSet>(
+        &self,
+        encoder: &mut prometheus_client::encoding::MetricEncoder<'_>,
+        labels: &S,
+    ) -> Result<(), fmt::Error> {
+        self.encode(encoder.encode_family(labels)?)
+    }
 }
 
 /// What a metric needs to know while it is built. Internal.
@@ -290,6 +303,14 @@ impl Series for Histogram {
     ) -> Result<Box<dyn Fn() -> Self + Send + Sync>, MetricsError> {
         let buckets = ctx.buckets()?;
         Ok(Box::new(move || Histogram::new(buckets.clone())))
+    }
+
+    fn encode_in_family<S: prometheus_client::encoding::EncodeLabelSet>(
+        &self,
+        encoder: &mut prometheus_client::encoding::MetricEncoder<'_>,
+        labels: &S,
+    ) -> Result<(), fmt::Error> {
+        self.encode_labelled(encoder, labels)
     }
 }
 

@@ -598,7 +598,9 @@ impl Registry {
             Format::Prometheus => {
                 prometheus_client::encoding::prometheus_text::encode(buf, &state.registry)?
             }
-            Format::OpenMetrics => prometheus_client::encoding::text::encode(buf, &state.registry)?,
+            Format::OpenMetrics => super::exemplar::with_exemplars(buf, |buf| {
+                prometheus_client::encoding::text::encode(buf, &state.registry)
+            })?,
         }
         Ok(())
     }

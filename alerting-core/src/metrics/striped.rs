@@ -18,7 +18,9 @@
 //! - Memory is fixed per series and does not grow with the number of
 //!   threads: a [`StripedCounter`] is `stripes() × 128` bytes (256 B on 2
 //!   CPUs, 2 KiB at most); a [`StripedHistogram`] with `n` buckets is
-//!   `stripes() × 128 × ⌈(n + 2) / 16⌉` bytes (the same, up to 14 buckets).
+//!   `stripes() × 128 × ⌈(n + 2) / 16⌉` bytes (the same, up to 14 buckets),
+//!   plus a few words, and the exemplar slots once one is offered (see
+//!   [`exemplar`](super::exemplar)).
 //! - A scrape reads every copy: encoding 10,000 striped series costs more
 //!   than 10,000 compact ones (see `docs/benchmarks.md`).
 //! - They encode exactly as [`Counter`](super::Counter) and
@@ -56,6 +58,9 @@ use std::sync::{Arc, OnceLock};
 use prometheus_client::encoding::{EncodeMetric, MetricEncoder, NoLabelSet};
 use prometheus_client::metrics::MetricType;
 
+use prometheus_client::encoding::EncodeLabelSet;
+
+use super::exemplar::{self, ExemplarError, Exemplars, Marked};
 use super::{Buckets, BuildContext, Metric, MetricKind, MetricsError, Series};
 
 /// Number of copies of a striped metric's cells, fixed at first use: the
@@ -149,13 +154,22 @@ impl Stripes {
 /// cheap; clones share the series.
 #[derive(Clone)]
 pub struct StripedCounter {
-    stripes: Arc<Stripes>,
+    inner: Arc<StripedCounterInner>,
+}
+
+struct StripedCounterInner {
+    stripes: Stripes,
+    /// One slot, allocated at the first exemplar.
+    exemplars: Exemplars,
 }
 
 impl Default for StripedCounter {
     fn default() -> Self {
         Self {
-            stripes: Arc::new(Stripes::new(1)),
+            inner: Arc::new(StripedCounterInner {
+                stripes: Stripes::new(1),
+                exemplars: Exemplars::new(1),
+            }),
         }
     }
 }
@@ -170,14 +184,72 @@ impl StripedCounter {
     /// Adds `v`.
     #[inline]
     pub fn inc_by(&self, v: u64) {
-        self.stripes
+        self.inner
+            .stripes
             .local(stripe(), 0)
             .fetch_add(v, Ordering::Relaxed);
     }
 
+    /// Adds one, and offers an exemplar: labels such as a trace id,
+    /// written beside the counter in the OpenMetrics exposition.
+    ///
+    /// The counter keeps one exemplar, replaced at most once between two
+    /// scrapes (see [sampling](super::exemplar)).
+    ///
+    /// # Errors
+    ///
+    /// [`ExemplarError`] when a label name is invalid or the labels are
+    /// too long: the counter is incremented, the exemplar is not kept.
+    ///
+    /// ```
+    /// use alerting_core::metrics::{Format, Registry, StripedCounter};
+    ///
+    /// let registry = Registry::new();
+    /// let alerts: StripedCounter = registry.register("alerts_sent_total", "Alerts sent")?;
+    /// alerts.inc_with_exemplar(&[("tx_hash", "0x5c50e1d2")])?;
+    /// let text = registry.encode_to_string(Format::OpenMetrics)?;
+    /// assert!(text.contains(r#"alerts_sent_total 1 # {tx_hash="0x5c50e1d2"} 1.0 "#), "{text}");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn inc_with_exemplar(&self, exemplar: &[(&str, &str)]) -> Result<(), ExemplarError> {
+        self.inc_by_with_exemplar(1, exemplar)
+    }
+
+    /// Adds `v`, and offers an exemplar whose value is `v`, as
+    /// [`inc_with_exemplar`](Self::inc_with_exemplar) does.
+    ///
+    /// # Errors
+    ///
+    /// As [`inc_with_exemplar`](Self::inc_with_exemplar).
+    pub fn inc_by_with_exemplar(
+        &self,
+        v: u64,
+        exemplar: &[(&str, &str)],
+    ) -> Result<(), ExemplarError> {
+        self.inc_by(v);
+        exemplar::check(exemplar)?;
+        self.inner.exemplars.offer_labels(0, v as f64, exemplar);
+        Ok(())
+    }
+
     /// The total over all stripes.
     pub fn get(&self) -> u64 {
-        self.stripes.sum(0)
+        self.inner.stripes.sum(0)
+    }
+
+    fn encode_labelled<S: EncodeLabelSet>(
+        &self,
+        encoder: &mut MetricEncoder<'_>,
+        labels: &S,
+    ) -> Result<(), fmt::Error> {
+        match self.inner.exemplars.marker(true) {
+            Some(marker) => encoder
+                .encode_family(&Marked(labels, marker))?
+                .encode_counter::<NoLabelSet, _, u64>(&self.get(), None),
+            None => encoder
+                .encode_family(labels)?
+                .encode_counter::<NoLabelSet, _, u64>(&self.get(), None),
+        }
     }
 }
 
@@ -191,7 +263,12 @@ impl fmt::Debug for StripedCounter {
 
 impl EncodeMetric for StripedCounter {
     fn encode(&self, mut encoder: MetricEncoder<'_>) -> Result<(), fmt::Error> {
-        encoder.encode_counter::<NoLabelSet, _, u64>(&self.get(), None)
+        match self.inner.exemplars.marker(true) {
+            Some(marker) => encoder
+                .encode_family(&marker)?
+                .encode_counter::<NoLabelSet, _, u64>(&self.get(), None),
+            None => encoder.encode_counter::<NoLabelSet, _, u64>(&self.get(), None),
+        }
     }
 
     fn metric_type(&self) -> MetricType {
@@ -213,6 +290,14 @@ impl Series for StripedCounter {
     ) -> Result<Box<dyn Fn() -> Self + Send + Sync>, MetricsError> {
         Ok(Box::new(Self::default))
     }
+
+    fn encode_in_family<S: EncodeLabelSet>(
+        &self,
+        encoder: &mut MetricEncoder<'_>,
+        labels: &S,
+    ) -> Result<(), fmt::Error> {
+        self.encode_labelled(encoder, labels)
+    }
 }
 
 /// A histogram striped over [`stripes()`] cache-line-padded rows of cells
@@ -233,6 +318,8 @@ struct StripedHistogramInner {
     bounds: Buckets,
     /// Cell 0: the sum (f64 bits); cells 1..: per-bucket counts, `+Inf` last.
     stripes: Stripes,
+    /// One per bucket, allocated at the first exemplar.
+    exemplars: Exemplars,
 }
 
 impl StripedHistogram {
@@ -243,6 +330,7 @@ impl StripedHistogram {
             inner: Arc::new(StripedHistogramInner {
                 bounds: buckets,
                 stripes: Stripes::new(cells),
+                exemplars: Exemplars::new(cells - 1),
             }),
         }
     }
@@ -265,6 +353,36 @@ impl StripedHistogram {
         let _ = sum.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bits| {
             Some((f64::from_bits(bits) + value).to_bits())
         });
+    }
+
+    /// Records one value, as [`observe`](Self::observe) does, and offers
+    /// an exemplar for its bucket, as
+    /// [`Histogram::observe_with_exemplar`](super::Histogram::observe_with_exemplar)
+    /// does.
+    ///
+    /// # Errors
+    ///
+    /// [`ExemplarError`] when a label name is invalid or the labels are
+    /// too long: the value is recorded, the exemplar is not.
+    ///
+    /// ```
+    /// use alerting_core::metrics::{Buckets, StripedHistogram};
+    ///
+    /// let h = StripedHistogram::new(Buckets::new([0.1, 1.0])?);
+    /// h.observe_with_exemplar(0.3, &[("trace_id", "4bf92f3577b34da6a3ce929d0e0e4736")])?;
+    /// assert_eq!(h.count(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn observe_with_exemplar(
+        &self,
+        value: f64,
+        exemplar: &[(&str, &str)],
+    ) -> Result<(), ExemplarError> {
+        self.observe(value);
+        exemplar::check(exemplar)?;
+        let bucket = self.inner.bounds.bounds().partition_point(|&b| b < value);
+        self.inner.exemplars.offer_labels(bucket, value, exemplar);
+        Ok(())
     }
 
     /// Counts `value` in its bucket, in `stripe`. `-Inf` lands in the
@@ -369,15 +487,24 @@ pub(crate) fn encode_histogram(
     }
 }
 
-impl EncodeMetric for StripedHistogram {
-    fn encode(&self, mut encoder: MetricEncoder<'_>) -> Result<(), fmt::Error> {
+impl StripedHistogram {
+    fn encode_values(&self, encoder: &mut MetricEncoder<'_>) -> Result<(), fmt::Error> {
         let n = self.bounds().len() + 1;
         encode_histogram(
-            &mut encoder,
+            encoder,
             self.bounds(),
             (1..=n).map(|i| self.inner.stripes.sum(i)),
             self.sum(),
         )
+    }
+}
+
+impl EncodeMetric for StripedHistogram {
+    fn encode(&self, mut encoder: MetricEncoder<'_>) -> Result<(), fmt::Error> {
+        match self.inner.exemplars.marker(false) {
+            Some(marker) => self.encode_values(&mut encoder.encode_family(&marker)?),
+            None => self.encode_values(&mut encoder),
+        }
     }
 
     fn metric_type(&self) -> MetricType {
@@ -399,5 +526,18 @@ impl Series for StripedHistogram {
     ) -> Result<Box<dyn Fn() -> Self + Send + Sync>, MetricsError> {
         let buckets = ctx.buckets()?;
         Ok(Box::new(move || Self::new(buckets.clone())))
+    }
+
+    fn encode_in_family<S: EncodeLabelSet>(
+        &self,
+        encoder: &mut MetricEncoder<'_>,
+        labels: &S,
+    ) -> Result<(), fmt::Error> {
+        match self.inner.exemplars.marker(false) {
+            Some(marker) => {
+                self.encode_values(&mut encoder.encode_family(&Marked(labels, marker))?)
+            }
+            None => self.encode_values(&mut encoder.encode_family(labels)?),
+        }
     }
 }

@@ -13,6 +13,17 @@ pub(crate) enum BucketsArg {
     List(Vec<f64>),
 }
 
+/// `exemplar = arg` or `exemplar(label = arg.field…)`: the label and the
+/// argument (or a field path into one) whose `Display` is its value.
+pub(crate) struct ExemplarArg {
+    /// The exemplar's label name.
+    pub(crate) label: String,
+    /// The argument the path starts at (`self` included).
+    pub(crate) root: Ident,
+    /// Field names after the argument.
+    pub(crate) fields: Vec<syn::Member>,
+}
+
 /// The attribute's arguments, checked.
 #[derive(Default)]
 pub(crate) struct Args {
@@ -31,9 +42,10 @@ pub(crate) struct Args {
     pub(crate) error_if: Option<Path>,
     pub(crate) registry: Option<Path>,
     pub(crate) krate: Option<Path>,
+    pub(crate) exemplar: Option<ExemplarArg>,
 }
 
-const KEYS: &str = "calls, duration, in_flight, labels, outcome_label, function, help, buckets, span, ok_if, error_if, registry, crate";
+const KEYS: &str = "calls, duration, in_flight, labels, outcome_label, function, help, buckets, span, ok_if, error_if, registry, exemplar, crate";
 
 /// Label names the expansion writes itself.
 const BUILT_IN_LABELS: &[&str] = &["function", "module", "error_kind"];
@@ -273,6 +285,61 @@ impl Parse for Args {
                         ));
                     }
                     set(this, path, &key)?;
+                }
+                "exemplar" => {
+                    let value = if input.peek(Token![=]) {
+                        input.parse::<Token![=]>()?;
+                        let root: Ident = input.parse()?;
+                        let label = root.to_string();
+                        let label = label.strip_prefix("r#").unwrap_or(&label).to_owned();
+                        if let Some(problem) = label_name_problem(&label) {
+                            return Err(syn::Error::new(root.span(), problem));
+                        }
+                        ExemplarArg {
+                            label,
+                            root,
+                            fields: Vec::new(),
+                        }
+                    } else if input.peek(syn::token::Paren) {
+                        let content;
+                        syn::parenthesized!(content in input);
+                        let name: Ident = syn::ext::IdentExt::parse_any(&content)?;
+                        let label = name.to_string();
+                        let label = label.strip_prefix("r#").unwrap_or(&label).to_owned();
+                        if let Some(problem) = label_name_problem(&label) {
+                            return Err(syn::Error::new(name.span(), problem));
+                        }
+                        content.parse::<Token![=]>()?;
+                        let root = if content.peek(Token![self]) {
+                            let token: Token![self] = content.parse()?;
+                            Ident::new("self", token.span)
+                        } else {
+                            content.parse()?
+                        };
+                        let mut fields = Vec::new();
+                        while content.peek(Token![.]) {
+                            content.parse::<Token![.]>()?;
+                            fields.push(content.parse::<syn::Member>()?);
+                        }
+                        if !content.is_empty() {
+                            return Err(content
+                                .error("expected `label = argument` or `label = argument.field`"));
+                        }
+                        ExemplarArg {
+                            label,
+                            root,
+                            fields,
+                        }
+                    } else {
+                        return Err(syn::Error::new(
+                            key.span(),
+                            "expected `exemplar = argument` or `exemplar(label = argument.field)`",
+                        ));
+                    };
+                    if args.exemplar.is_some() {
+                        return Err(syn::Error::new(key.span(), "`exemplar` is given twice"));
+                    }
+                    args.exemplar = Some(value);
                 }
                 "registry" => {
                     input.parse::<Token![=]>()?;

@@ -6,7 +6,49 @@ use syn::spanned::Spanned;
 use syn::visit::Visit;
 use syn::{ItemFn, ReturnType, Type};
 
-use super::args::{Args, BucketsArg};
+use super::args::{Args, BucketsArg, ExemplarArg};
+
+/// The names the function's arguments bind (`self` included), for
+/// `exemplar = …`.
+fn argument_names(sig: &syn::Signature) -> Vec<String> {
+    let mut names = Vec::new();
+    for input in &sig.inputs {
+        match input {
+            syn::FnArg::Receiver(_) => names.push("self".to_owned()),
+            syn::FnArg::Typed(typed) => {
+                if let syn::Pat::Ident(pat) = &*typed.pat {
+                    names.push(pat.ident.to_string());
+                }
+            }
+        }
+    }
+    names
+}
+
+/// The expression the exemplar is read from, checked against the
+/// function's arguments: a misnamed one is an error on the name.
+fn exemplar_source(exemplar: &ExemplarArg, sig: &syn::Signature) -> syn::Result<TokenStream> {
+    let names = argument_names(sig);
+    let root = exemplar.root.to_string();
+    if !names.contains(&root) {
+        let known = if names.is_empty() {
+            "it has none".to_owned()
+        } else {
+            format!("it has {}", names.join(", "))
+        };
+        return Err(syn::Error::new(
+            exemplar.root.span(),
+            format!(
+                "`exemplar` names `{root}`, which is not an argument of `{}` ({known})",
+                sig.ident
+            ),
+        ));
+    }
+    let root = &exemplar.root;
+    let fields = &exemplar.fields;
+    // Spanned on the name: a borrow error points at it.
+    Ok(quote_spanned!(root.span()=> &#root #(.#fields)*))
+}
 
 /// Whether a return type can be written on a closure or async closure:
 /// not with `impl Trait` (not allowed there) nor with elided lifetimes
@@ -172,6 +214,27 @@ pub(crate) fn expand(args: &Args, function: ItemFn) -> syn::Result<TokenStream> 
         _ => split,
     };
 
+    let (capture, finish) = match &args.exemplar {
+        None => (
+            quote!(),
+            quote!(__alerting_guard.finish(__alerting_classified);),
+        ),
+        Some(exemplar) => {
+            let source = exemplar_source(exemplar, &sig)?;
+            let label = &exemplar.label;
+            (
+                // Borrowed before the body runs (it may move the argument
+                // out of reach), formatted only when the bucket takes it.
+                quote!(let __alerting_exemplar = #source;),
+                quote! {
+                    __alerting_guard.finish_with_exemplar(
+                        __alerting_classified, #label, __alerting_exemplar,
+                    );
+                },
+            )
+        }
+    };
+
     let site = format_ident!("__ALERTING_SITE");
     let linked = format_ident!("__ALERTING_LINKED");
     let linkme = quote!(#private::linkme);
@@ -197,6 +260,7 @@ pub(crate) fn expand(args: &Args, function: ItemFn) -> syn::Result<TokenStream> 
             static #linked: &#private::CallSite = &#site;
             #instrument_import
             let __alerting_guard = #site.start(#is_async);
+            #capture
             #enter_span
             let __alerting_ret = #run;
             let __alerting_classified = {
@@ -211,7 +275,7 @@ pub(crate) fn expand(args: &Args, function: ItemFn) -> syn::Result<TokenStream> 
                 };
                 #private::Classified::new(#is_error, __alerting_kind)
             };
-            __alerting_guard.finish(__alerting_classified);
+            #finish
             __alerting_ret
         }
     })

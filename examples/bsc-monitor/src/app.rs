@@ -464,6 +464,7 @@ impl Intake {
             let accounting = Accounting {
                 metrics: self.metrics.clone(),
                 event: EventType::Unknown,
+                tx: None,
                 started: Instant::now(),
                 done: false,
             };
@@ -480,7 +481,7 @@ impl Intake {
                     }
                     Ok(swap) => {
                         accounting.event = EventType::Swap;
-                        tokio::select! {
+                        let handled = tokio::select! {
                             biased;
                             _ = abort.cancelled() => Handled::Aborted,
                             r = pipeline.process_swap_event(&swap) => match r {
@@ -490,7 +491,9 @@ impl Intake {
                                     Handled::Error
                                 }
                             },
-                        }
+                        };
+                        accounting.tx = Some(swap.tx);
+                        handled
                     }
                 };
                 accounting.finish(handled);
@@ -504,6 +507,8 @@ impl Intake {
 struct Accounting {
     metrics: BscMetrics,
     event: EventType,
+    /// The swap's transaction hash: the processing time's exemplar.
+    tx: Option<String>,
     started: Instant,
     done: bool,
 }
@@ -520,12 +525,20 @@ impl Accounting {
         self.done = true;
         self.metrics.handled(self.event, handled);
         let elapsed = self.started.elapsed();
-        self.metrics
-            .bsc_ws_messages_processing_seconds
-            .get(Event {
-                event_type: self.event,
-            })
-            .observe(elapsed.as_secs_f64());
+        let histogram = self.metrics.bsc_ws_messages_processing_seconds.get(Event {
+            event_type: self.event,
+        });
+        match &self.tx {
+            // A slow bucket on the dashboard then names a transaction.
+            Some(tx) => {
+                if let Err(e) =
+                    histogram.observe_with_exemplar(elapsed.as_secs_f64(), &[("tx_hash", tx)])
+                {
+                    tracing::debug!(error = %e, "no exemplar for this message");
+                }
+            }
+            None => histogram.observe(elapsed.as_secs_f64()),
+        }
         if let Some(observe) = PROCESSING_OBSERVER.get() {
             observe(elapsed);
         }

@@ -253,7 +253,7 @@ impl Pipeline {
     /// # Errors
     ///
     /// [`PipelineError`] when enrichment or every sink failed.
-    #[instrumented(in_flight)]
+    #[instrumented(in_flight, exemplar(tx_hash = swap.tx))]
     pub async fn process_swap_event(&self, swap: &Swap) -> Result<Handled, PipelineError> {
         let info = self.pair_info(&swap.pair).await?;
         let [a0_in, a1_in, a0_out, a1_out] = swap.amounts;
