@@ -32,7 +32,7 @@
 //! |---|---|
 //! | `node.rpc_timeout_secs`, `price_api.timeout_secs`, `sinks.webhook.timeout_secs` | 0.001 to 3600 s (an hour) |
 //! | `node.max_silence_secs`, `filters.layer1.internal.cumulative_window_secs`, `filters.blacklist.ttl_secs` | 0.001 to 86400 s (a day) |
-//! | `filters.blacklist.tokens` and `file` together | at most 1000000 tokens; the file at most 64 MiB |
+//! | `filters.blacklist.tokens`, `filters.blacklist.file` | each at most 1000000 tokens; the file at most 64 MiB |
 //! | `node.reconnect_backoff_secs` | 0.001 to 30 s (the longest delay) |
 //! | `node.rpc_retries`, `price_api.retries` | 0 to 100 |
 //! | `cooldown.minutes` | 0 to 10080 (a week) |
@@ -426,7 +426,7 @@ impl Default for BlacklistConfig {
     }
 }
 
-/// The most tokens a blacklist (list and file together) may hold.
+/// The most tokens `filters.blacklist.tokens`, and the file, may each hold.
 pub const MAX_BLACKLIST_TOKENS: usize = 1_000_000;
 
 impl FiltersConfig {
