@@ -348,11 +348,11 @@ mod tests {
     }
 
     fn config(tokens: &[&str], file: Option<&TempFile>) -> BlacklistConfig {
-        let mut c = BlacklistConfig::default();
-        c.tokens = tokens.iter().map(|t| (*t).to_owned()).collect();
-        c.file = file.map(|f| f.0.clone());
-        c.ttl_secs = 60.0;
-        c
+        BlacklistConfig {
+            tokens: tokens.iter().map(|t| (*t).to_owned()).collect(),
+            file: file.map(|f| f.0.clone()),
+            ttl_secs: 60.0,
+        }
     }
 
     fn lookups(m: &BscMetrics, result: CacheResult) -> u64 {

@@ -213,9 +213,9 @@ pub struct Layer1Config {
     pub external: ExternalLayer1Config,
     // The keys of the layout before the split by market, accepted only
     // so that the checks can name the keys replacing them.
-    min_amount_usd: Option<toml::Value>,
-    cumulative_min_amount_usd: Option<toml::Value>,
-    cumulative_window_secs: Option<toml::Value>,
+    pub(crate) min_amount_usd: Option<toml::Value>,
+    pub(crate) cumulative_min_amount_usd: Option<toml::Value>,
+    pub(crate) cumulative_window_secs: Option<toml::Value>,
 }
 
 /// `[filters.layer1.internal]`.
@@ -267,9 +267,9 @@ pub struct Layer2Config {
     /// `[filters.layer2.external]`: the rule for DEX tokens.
     pub external: Layer2Rule,
     // The keys of the layout before the rules per market.
-    min_price_change: Option<toml::Value>,
-    price_window: Option<toml::Value>,
-    min_volume_usd: Option<toml::Value>,
+    pub(crate) min_price_change: Option<toml::Value>,
+    pub(crate) price_window: Option<toml::Value>,
+    pub(crate) min_volume_usd: Option<toml::Value>,
 }
 
 /// One layer-2 rule: some of its conditions (`conditions`), combined with

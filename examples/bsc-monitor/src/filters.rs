@@ -194,14 +194,15 @@ mod tests {
     use MarketType::{External, Internal};
 
     fn layer1() -> Layer1 {
-        let mut config = Layer1Config::default();
-        config.internal = InternalLayer1Config {
-            min_amount: 400.0,
-            cumulative_min_amount: 1000.0,
-            cumulative_window_secs: 60.0,
-        };
-        config.external = ExternalLayer1Config { min_amount: 700.0 };
-        Layer1::new(config)
+        Layer1::new(Layer1Config {
+            internal: InternalLayer1Config {
+                min_amount: 400.0,
+                cumulative_min_amount: 1000.0,
+                cumulative_window_secs: 60.0,
+            },
+            external: ExternalLayer1Config { min_amount: 700.0 },
+            ..Layer1Config::default()
+        })
     }
 
     #[test]
@@ -279,29 +280,30 @@ mod tests {
     }
 
     fn rule(trigger: Trigger, conditions: &[Condition]) -> Layer2Rule {
-        let mut rule = Layer2Rule::default();
-        rule.trigger = trigger;
-        rule.conditions = conditions.to_vec();
-        rule.price_change = PriceChangeCondition {
-            threshold: 0.05,
-            time_window: PriceWindow::FiveMinutes,
-        };
-        rule.volume = VolumeCondition {
-            min_volume: 1000.0,
-            time_window: PriceWindow::FiveMinutes,
-        };
-        rule.market_cap = MarketCapCondition {
-            min: 10_000.0,
-            max: Some(100_000.0),
-        };
-        rule
+        Layer2Rule {
+            trigger,
+            conditions: conditions.to_vec(),
+            price_change: PriceChangeCondition {
+                threshold: 0.05,
+                time_window: PriceWindow::FiveMinutes,
+            },
+            volume: VolumeCondition {
+                min_volume: 1000.0,
+                time_window: PriceWindow::FiveMinutes,
+            },
+            market_cap: MarketCapCondition {
+                min: 10_000.0,
+                max: Some(100_000.0),
+            },
+        }
     }
 
     fn layer2(internal: Layer2Rule, external: Layer2Rule) -> Layer2 {
-        let mut config = Layer2Config::default();
-        config.internal = internal;
-        config.external = external;
-        Layer2::new(config)
+        Layer2::new(Layer2Config {
+            internal,
+            external,
+            ..Layer2Config::default()
+        })
     }
 
     const ALL3: &[Condition] = &[
