@@ -1,6 +1,6 @@
 //! One message's way through: parse → pair enrichment (RPC, cached) →
-//! layer 1 (blacklist, amounts) → market data (price API, with the no-data cache) → layer 2 →
-//! cool-down → receipt (RPC) → sinks.
+//! layer 1 (blacklist, amounts) → market data (price API, with the
+//! no-data cache) → layer 2 → cool-down → receipt (RPC) → sinks.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
