@@ -44,17 +44,48 @@ struct Setup {
     extra: &'static str,
     /// The expected throughput, if the concurrency bounds it.
     bound: Option<f64>,
+    /// Also a blacklist file of 1,000 tokens (two of them traded),
+    /// re-read every second.
+    blacklist_file: bool,
 }
+
+/// Layer 1 lets every swap through; layer 2 rejects every token (no price
+/// moves by 100 %): exactly one price API request per message.
+const OPEN_LAYER1_CLOSED_LAYER2: &str = "\
+[filters.layer1.internal]\nmin_amount = 0.0\n\
+[filters.layer1.external]\nmin_amount = 0.0\n\
+[filters.layer2.internal.price_change]\nthreshold = 1.0\n\
+[filters.layer2.external.price_change]\nthreshold = 1.0\n";
 
 const SETUPS: &[Setup] = &[
     // The default filters: about a third of the swaps pass layer 1 and
     // cost one price API request (HTTP); a few reach the receipt (RPC).
+    // Every swap is looked up in the blacklist (empty, TTL-cached).
     Setup {
         name: "enrichment 0 ms, default filters",
         latency_ms: 0,
         concurrency: 64,
         extra: "",
         bound: None,
+        blacklist_file: false,
+    },
+    // Every filter at work: the blacklist from a file (1,000 tokens,
+    // refreshed every second in the background), layer 2 rules with all
+    // three conditions, `any` on the internal market and `all` on the
+    // external one.
+    Setup {
+        name: "enrichment 0 ms, every filter on",
+        latency_ms: 0,
+        concurrency: 64,
+        extra: "\
+[filters.layer2.internal]\ntrigger = \"any\"\n\
+conditions = [\"price_change\", \"volume\", \"market_cap\"]\n\
+[filters.layer2.internal.market_cap]\nmin = 20000.0\n\
+[filters.layer2.external]\ntrigger = \"all\"\n\
+conditions = [\"price_change\", \"volume\", \"market_cap\"]\n\
+[filters.layer2.external.market_cap]\nmin = 100000.0\nmax = 100000000.0\n",
+        bound: None,
+        blacklist_file: true,
     },
     // Every swap passes layer 1 and is rejected by layer 2 (no price moves
     // by 100 %): exactly one 50 ms price API request per message, so the
@@ -63,15 +94,17 @@ const SETUPS: &[Setup] = &[
         name: "enrichment 50 ms, concurrency 64",
         latency_ms: 50,
         concurrency: 64,
-        extra: "[filters.layer1]\nmin_amount_usd = 0.0\n[filters.layer2]\nmin_price_change = 1.0\n",
+        extra: OPEN_LAYER1_CLOSED_LAYER2,
         bound: Some(64.0 / 0.050),
+        blacklist_file: false,
     },
     Setup {
         name: "enrichment 50 ms, concurrency 256",
         latency_ms: 50,
         concurrency: 256,
-        extra: "[filters.layer1]\nmin_amount_usd = 0.0\n[filters.layer2]\nmin_price_change = 1.0\n",
+        extra: OPEN_LAYER1_CLOSED_LAYER2,
         bound: Some(256.0 / 0.050),
+        blacklist_file: false,
     },
 ];
 
@@ -125,14 +158,38 @@ fn cpu_time() -> Duration {
     Duration::from_millis(ticks * 10)
 }
 
+/// Writes a blacklist of 1,000 made-up tokens and two of the simulator's
+/// to a temporary file; returns the TOML that uses it.
+fn blacklist_file() -> (std::path::PathBuf, String) {
+    let path = std::env::temp_dir().join(format!(
+        "bsc-monitor-bench-blacklist-{}.txt",
+        std::process::id()
+    ));
+    let mut text: String = (0..998u64).map(|i| format!("0x{i:040x}\n")).collect();
+    let simulator = config::SimulatorConfig::default();
+    for (token, _) in bsc_monitor::sim::tokens(&simulator).into_iter().take(2) {
+        text.push_str(&token);
+        text.push('\n');
+    }
+    std::fs::write(&path, text).expect("write the blacklist");
+    let toml = format!("[filters.blacklist]\nfile = {path:?}\nttl_secs = 1.0\n");
+    (path, toml)
+}
+
 async fn run(setup: &Setup, warm_up: Duration, window: Duration) -> Measured {
+    let (file, blacklist) = if setup.blacklist_file {
+        let (path, toml) = blacklist_file();
+        (Some(path), toml)
+    } else {
+        (None, String::new())
+    };
     let toml = format!(
         "[metrics]\nlisten_addr = \"127.0.0.1:0\"\n\
          [health]\ninterval_secs = 60\n\
          [shutdown]\ndeadline_secs = 5\n\
          [logging]\nlevel = \"warn\"\n\
          [pipeline]\nconcurrency = {}\n\
-         [simulator]\nrate_per_sec = 1000000.0\nlatency_ms = {}\n{}",
+         [simulator]\nrate_per_sec = 1000000.0\nlatency_ms = {}\n{}{blacklist}",
         setup.concurrency, setup.latency_ms, setup.extra
     );
     let config = config::load_with(None, Some(&toml), std::iter::empty()).expect("config");
@@ -181,6 +238,9 @@ async fn run(setup: &Setup, warm_up: Duration, window: Duration) -> Measured {
 
     obs.shutdown().trigger("benchmark done");
     let summary = app::finish(&running, obs.shutdown()).await;
+    if let Some(file) = file {
+        let _ = std::fs::remove_file(file);
+    }
 
     let mut samples = std::mem::take(&mut *SAMPLES.lock().unwrap_or_else(PoisonError::into_inner));
     samples.sort_unstable();

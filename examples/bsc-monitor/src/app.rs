@@ -18,6 +18,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::blacklist::{Blacklist, BlacklistError};
 use crate::config::{Config, SIMULATED, secs};
 use crate::cooldown::Cooldown;
 use crate::degraded::NoDataCache;
@@ -62,6 +63,9 @@ pub enum AppError {
     /// The TLS client configuration (`tls.ca_file`) could not be built.
     #[error(transparent)]
     Tls(#[from] crate::tls::TlsError),
+    /// The blacklist file (`filters.blacklist.file`) could not be read.
+    #[error("cannot load the blacklist")]
+    Blacklist(#[from] BlacklistError),
     /// The shared cool-down (`cooldown.redis_url`) could not be set up.
     #[error("cannot set up the shared cool-down")]
     Cooldown(#[from] alerting_core::cooldown::RedisStoreError),
@@ -275,10 +279,18 @@ pub async fn start(config: &Config, obs: &Observability) -> Result<Running, AppE
     if let Some(redis) = cooldown.redis() {
         health.add_check("redis", CheckOptions::new().critical(false), redis.check())?;
     }
+    // Not critical: a blacklist file that cannot be refreshed leaves the
+    // last good list in use.
+    let blacklist_health = match &app.filters.blacklist.file {
+        Some(_) => Some(health.add_component("blacklist", CheckOptions::new().critical(false))?),
+        None => None,
+    };
+    let blacklist = Blacklist::new(&app.filters.blacklist, metrics.clone(), blacklist_health)?;
     let pipeline = Arc::new(Pipeline::new(
         metrics.clone(),
         Arc::clone(&rpc),
         price.clone(),
+        blacklist,
         Layer1::new(app.filters.layer1.clone()),
         Layer2::new(app.filters.layer2.clone()),
         cooldown,

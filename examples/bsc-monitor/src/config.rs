@@ -3,8 +3,9 @@
 //!
 //! The file has the library's sections (`[metrics]`, `[health]`,
 //! `[shutdown]`, `[logging]`, see [`alerting_core::config`]) and the app's
-//! own (`[node]`, `[price_api]`, `[pipeline]`, `[filters.layer1]`,
-//! `[filters.layer2]`, `[cooldown]`, `[degraded]`, `[sinks.log]`,
+//! own (`[node]`, `[price_api]`, `[pipeline]`, `[filters.layer1.internal]`,
+//! `[filters.layer1.external]`, `[filters.layer2.internal]`,
+//! `[filters.layer2.external]`, `[filters.blacklist]`, `[cooldown]`, `[degraded]`, `[sinks.log]`,
 //! `[sinks.webhook]`, `[simulator]`, `[simulator.faults]`). Every key has a
 //! default, so no file at all is a valid configuration: a simulated node
 //! and price API on 127.0.0.1, endpoints on `127.0.0.1:9464`.
@@ -12,11 +13,14 @@
 //! `BSC_MONITOR_<SECTION>__<KEY>` overrides `<section>.<key>` (two
 //! underscores between the parts of the path, any case):
 //! `BSC_MONITOR_PIPELINE__CONCURRENCY=128`,
-//! `BSC_MONITOR_FILTERS__LAYER1__MIN_AMOUNT_USD=500`,
+//! `BSC_MONITOR_FILTERS__LAYER1__INTERNAL__MIN_AMOUNT=500`,
 //! `BSC_MONITOR_LOGGING__FORMAT=json`. A value is read as TOML when it is
 //! TOML (a number, a boolean) and as a string otherwise.
 //!
 //! A bad value is a [`ConfigError`] naming the key and where it was set.
+//! A key of the filters' layout before the split by market
+//! (`filters.layer1.min_amount_usd`, `filters.layer2.min_price_change`, …)
+//! is an error naming the key that replaces it.
 //!
 //! # Limits
 //!
@@ -27,7 +31,8 @@
 //! | key | range |
 //! |---|---|
 //! | `node.rpc_timeout_secs`, `price_api.timeout_secs`, `sinks.webhook.timeout_secs` | 0.001 to 3600 s (an hour) |
-//! | `node.max_silence_secs`, `filters.layer1.cumulative_window_secs` | 0.001 to 86400 s (a day) |
+//! | `node.max_silence_secs`, `filters.layer1.internal.cumulative_window_secs`, `filters.blacklist.ttl_secs` | 0.001 to 86400 s (a day) |
+//! | `filters.blacklist.tokens`, `filters.blacklist.file` | each at most 1000000 tokens; the file at most 64 MiB |
 //! | `node.reconnect_backoff_secs` | 0.001 to 30 s (the longest delay) |
 //! | `node.rpc_retries`, `price_api.retries` | 0 to 100 |
 //! | `cooldown.minutes` | 0 to 10080 (a week) |
@@ -188,56 +193,195 @@ impl Default for PipelineConfig {
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct FiltersConfig {
-    /// `[filters.layer1]`: amounts.
+    /// `[filters.layer1]`: amounts, per market.
     pub layer1: Layer1Config,
-    /// `[filters.layer2]`: market data.
+    /// `[filters.layer2]`: market data, one rule per market.
     pub layer2: Layer2Config,
+    /// `[filters.blacklist]`: tokens never alerted.
+    pub blacklist: BlacklistConfig,
 }
 
-/// `[filters.layer1]`.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+/// `[filters.layer1]`: the seed's `filters.layer1.internal` /
+/// `filters.layer1.external`.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct Layer1Config {
-    /// A single swap of at least this many USD passes.
-    pub min_amount_usd: f64,
+    /// `[filters.layer1.internal]`: the bonding curve (内盘).
+    pub internal: InternalLayer1Config,
+    /// `[filters.layer1.external]`: DEX pairs (外盘).
+    pub external: ExternalLayer1Config,
+    // The keys of the layout before the split by market, accepted only
+    // so that the checks can name the keys replacing them.
+    pub(crate) min_amount_usd: Option<toml::Value>,
+    pub(crate) cumulative_min_amount_usd: Option<toml::Value>,
+    pub(crate) cumulative_window_secs: Option<toml::Value>,
+}
+
+/// `[filters.layer1.internal]`.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct InternalLayer1Config {
+    /// A single swap of at least this many USD(T) passes.
+    pub min_amount: f64,
     /// Smaller swaps of one token pass once they add up to this in the window.
-    pub cumulative_min_amount_usd: f64,
+    pub cumulative_min_amount: f64,
     /// The window of the cumulative amount.
     pub cumulative_window_secs: f64,
 }
 
-impl Default for Layer1Config {
+impl Default for InternalLayer1Config {
     fn default() -> Self {
         Self {
-            min_amount_usd: 400.0,
-            cumulative_min_amount_usd: 1000.0,
+            min_amount: 400.0,
+            cumulative_min_amount: 1000.0,
             cumulative_window_secs: 60.0,
         }
     }
 }
 
-/// `[filters.layer2]`.
+/// `[filters.layer1.external]`: a single-swap minimum only, as in the
+/// seed (no cumulative amount on DEX pairs).
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
-pub struct Layer2Config {
-    /// The smallest absolute price change over the window (0.05 = 5 %).
-    pub min_price_change: f64,
-    /// The window of the price change: `1m`, `5m` or `1h`.
-    pub price_window: PriceWindow,
-    /// The smallest traded volume over the window, USD.
-    pub min_volume_usd: f64,
+pub struct ExternalLayer1Config {
+    /// A single swap of at least this many USD(T) passes.
+    pub min_amount: f64,
 }
 
-impl Default for Layer2Config {
+impl Default for ExternalLayer1Config {
+    fn default() -> Self {
+        Self { min_amount: 400.0 }
+    }
+}
+
+/// `[filters.layer2]`: one rule per market.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Layer2Config {
+    /// `[filters.layer2.internal]`: the rule for bonding-curve tokens.
+    pub internal: Layer2Rule,
+    /// `[filters.layer2.external]`: the rule for DEX tokens.
+    pub external: Layer2Rule,
+    // The keys of the layout before the rules per market.
+    pub(crate) min_price_change: Option<toml::Value>,
+    pub(crate) price_window: Option<toml::Value>,
+    pub(crate) min_volume_usd: Option<toml::Value>,
+}
+
+/// One layer-2 rule: some of its conditions (`conditions`), combined with
+/// `trigger`.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Layer2Rule {
+    /// `any`: the rule passes when one of its conditions holds; `all`:
+    /// when every one does.
+    pub trigger: Trigger,
+    /// The conditions that make up the rule, at least one; the thresholds
+    /// of the others are ignored.
+    pub conditions: Vec<Condition>,
+    /// `price_change`: the absolute price change over a window.
+    pub price_change: PriceChangeCondition,
+    /// `volume`: the traded volume over a window.
+    pub volume: VolumeCondition,
+    /// `market_cap`: the market cap within a range.
+    pub market_cap: MarketCapCondition,
+}
+
+impl Default for Layer2Rule {
     fn default() -> Self {
         Self {
-            min_price_change: 0.05,
-            price_window: PriceWindow::OneMinute,
-            min_volume_usd: 1000.0,
+            trigger: Trigger::All,
+            conditions: vec![Condition::PriceChange, Condition::Volume],
+            price_change: PriceChangeCondition::default(),
+            volume: VolumeCondition::default(),
+            market_cap: MarketCapCondition::default(),
         }
     }
+}
+
+/// How a rule combines its conditions.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Trigger {
+    /// One condition holding is enough.
+    Any,
+    /// Every condition must hold.
+    #[default]
+    All,
+}
+
+/// A layer-2 condition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Condition {
+    /// [`PriceChangeCondition`].
+    PriceChange,
+    /// [`VolumeCondition`].
+    Volume,
+    /// [`MarketCapCondition`].
+    MarketCap,
+}
+
+/// `price_change`: holds when the absolute price change over
+/// `time_window` is at least `threshold`.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct PriceChangeCondition {
+    /// The smallest absolute change (0.05 = 5 %, up or down).
+    pub threshold: f64,
+    /// The window: `1m`, `5m` or `1h`.
+    pub time_window: PriceWindow,
+}
+
+impl Default for PriceChangeCondition {
+    fn default() -> Self {
+        Self {
+            threshold: 0.05,
+            time_window: PriceWindow::OneMinute,
+        }
+    }
+}
+
+/// `volume`: holds when the volume over `time_window` is at least
+/// `min_volume`.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct VolumeCondition {
+    /// The smallest volume, USD.
+    pub min_volume: f64,
+    /// The window: `1m`, `5m` or `1h`.
+    pub time_window: PriceWindow,
+}
+
+impl Default for VolumeCondition {
+    fn default() -> Self {
+        Self {
+            min_volume: 1000.0,
+            time_window: PriceWindow::OneMinute,
+        }
+    }
+}
+
+/// `market_cap`: holds when the market cap is at least `min` and, if
+/// `max` is set, at most `max`. A token whose market cap the API does
+/// not report does not meet it.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct MarketCapCondition {
+    /// The smallest market cap, USD.
+    pub min: f64,
+    /// The largest market cap, USD; none by default.
+    pub max: Option<f64>,
 }
 
 /// A window of price change and volume, as the price API reports them.
@@ -254,6 +398,77 @@ pub enum PriceWindow {
     /// One hour.
     #[serde(rename = "1h")]
     OneHour,
+}
+
+/// `[filters.blacklist]`: tokens rejected before any API call, from the
+/// list here and a file, cached for `ttl_secs`.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct BlacklistConfig {
+    /// Token addresses (`0x` and 40 hex digits, any case).
+    pub tokens: Vec<String>,
+    /// A file of token addresses, one a line (`#` starts a comment),
+    /// re-read when the cached list is older than `ttl_secs`; none by
+    /// default.
+    pub file: Option<PathBuf>,
+    /// How long the cached list is used before the file is read again.
+    pub ttl_secs: f64,
+}
+
+impl Default for BlacklistConfig {
+    fn default() -> Self {
+        Self {
+            tokens: Vec::new(),
+            file: None,
+            ttl_secs: 60.0,
+        }
+    }
+}
+
+/// The most tokens `filters.blacklist.tokens`, and the file, may each hold.
+pub const MAX_BLACKLIST_TOKENS: usize = 1_000_000;
+
+impl FiltersConfig {
+    /// Each key of the old layout that is set, with the keys replacing it.
+    fn moved_keys(&self) -> Vec<(&'static str, &toml::Value, &'static str)> {
+        let (l1, l2) = (&self.layer1, &self.layer2);
+        [
+            (
+                "filters.layer1.min_amount_usd",
+                &l1.min_amount_usd,
+                "`filters.layer1.internal.min_amount` and `filters.layer1.external.min_amount`",
+            ),
+            (
+                "filters.layer1.cumulative_min_amount_usd",
+                &l1.cumulative_min_amount_usd,
+                "`filters.layer1.internal.cumulative_min_amount`",
+            ),
+            (
+                "filters.layer1.cumulative_window_secs",
+                &l1.cumulative_window_secs,
+                "`filters.layer1.internal.cumulative_window_secs`",
+            ),
+            (
+                "filters.layer2.min_price_change",
+                &l2.min_price_change,
+                "`filters.layer2.internal.price_change.threshold` and `filters.layer2.external.price_change.threshold`",
+            ),
+            (
+                "filters.layer2.price_window",
+                &l2.price_window,
+                "`filters.layer2.internal.price_change.time_window` and `filters.layer2.external.price_change.time_window` (and `….volume.time_window`)",
+            ),
+            (
+                "filters.layer2.min_volume_usd",
+                &l2.min_volume_usd,
+                "`filters.layer2.internal.volume.min_volume` and `filters.layer2.external.volume.min_volume`",
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(key, v, new)| v.as_ref().map(|v| (key, v, new)))
+        .collect()
+    }
 }
 
 /// `[cooldown]`.
@@ -501,26 +716,7 @@ impl AppConfig {
         )?;
         config.within("price_api.retries", self.price_api.retries, 0..=100)?;
         config.size("pipeline.concurrency", self.pipeline.concurrency, 1_000_000)?;
-        let l1 = &self.filters.layer1;
-        config.non_negative("filters.layer1.min_amount_usd", l1.min_amount_usd)?;
-        config.non_negative(
-            "filters.layer1.cumulative_min_amount_usd",
-            l1.cumulative_min_amount_usd,
-        )?;
-        config.duration_within(
-            "filters.layer1.cumulative_window_secs",
-            l1.cumulative_window_secs,
-            SECOND,
-            MILLISECOND..=DAY,
-        )?;
-        config.non_negative(
-            "filters.layer2.min_price_change",
-            self.filters.layer2.min_price_change,
-        )?;
-        config.non_negative(
-            "filters.layer2.min_volume_usd",
-            self.filters.layer2.min_volume_usd,
-        )?;
+        self.filters.validate(config)?;
         config.duration_within(
             "cooldown.minutes",
             self.cooldown.minutes,
@@ -625,6 +821,105 @@ impl AppConfig {
     }
 }
 
+impl FiltersConfig {
+    /// `[filters]`: thresholds finite and 0 or more, windows within their
+    /// limits, every rule with a condition, the blacklist readable.
+    fn validate(&self, config: &Config) -> Result<(), ConfigError> {
+        if let Some((key, value, new)) = self.moved_keys().first() {
+            return Err(config.invalid(
+                key,
+                value,
+                format!("no value: the key moved to {new} (thresholds are set per market)"),
+            ));
+        }
+        let l1 = &self.layer1;
+        for (key, v) in [
+            ("filters.layer1.internal.min_amount", l1.internal.min_amount),
+            (
+                "filters.layer1.internal.cumulative_min_amount",
+                l1.internal.cumulative_min_amount,
+            ),
+            ("filters.layer1.external.min_amount", l1.external.min_amount),
+        ] {
+            config.non_negative(key, v)?;
+        }
+        config.duration_within(
+            "filters.layer1.internal.cumulative_window_secs",
+            l1.internal.cumulative_window_secs,
+            SECOND,
+            MILLISECOND..=DAY,
+        )?;
+        for (market, rule) in [
+            ("internal", &self.layer2.internal),
+            ("external", &self.layer2.external),
+        ] {
+            let key = |k: &str| format!("filters.layer2.{market}.{k}");
+            if rule.conditions.is_empty() {
+                return Err(config.invalid(
+                    &key("conditions"),
+                    "[]",
+                    "at least one of \"price_change\", \"volume\", \"market_cap\"",
+                ));
+            }
+            for (i, c) in rule.conditions.iter().enumerate() {
+                if rule.conditions[..i].contains(c) {
+                    return Err(config.invalid(
+                        &key("conditions"),
+                        format!("{c:?} twice"),
+                        "each condition at most once",
+                    ));
+                }
+            }
+            config.non_negative(&key("price_change.threshold"), rule.price_change.threshold)?;
+            config.non_negative(&key("volume.min_volume"), rule.volume.min_volume)?;
+            config.non_negative(&key("market_cap.min"), rule.market_cap.min)?;
+            if let Some(max) = rule.market_cap.max {
+                config.non_negative(&key("market_cap.max"), max)?;
+                if max < rule.market_cap.min {
+                    return Err(config.invalid(
+                        &key("market_cap.max"),
+                        max,
+                        format!("at least `market_cap.min` ({})", rule.market_cap.min),
+                    ));
+                }
+            }
+        }
+        let b = &self.blacklist;
+        config.duration_within(
+            "filters.blacklist.ttl_secs",
+            b.ttl_secs,
+            SECOND,
+            MILLISECOND..=DAY,
+        )?;
+        if b.tokens.len() > MAX_BLACKLIST_TOKENS {
+            return Err(config.invalid(
+                "filters.blacklist.tokens",
+                format!("a list of {} tokens", b.tokens.len()),
+                format!("at most {MAX_BLACKLIST_TOKENS} tokens"),
+            ));
+        }
+        for token in &b.tokens {
+            if crate::blacklist::parse_address(token).is_none() {
+                return Err(config.invalid(
+                    "filters.blacklist.tokens",
+                    format!("{token:?}"),
+                    "token addresses: `0x` and 40 hex digits",
+                ));
+            }
+        }
+        if let Some(path) = &b.file
+            && let Err(e) = crate::blacklist::read_file(path)
+        {
+            return Err(config.invalid(
+                "filters.blacklist.file",
+                format!("{path:?}"),
+                format!("a readable file of token addresses, one a line ({e})"),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// The longest `node.reconnect_backoff_secs`: the delay doubles up to
 /// 30 s (`Intake::run` in `app.rs`), so a longer first delay means nothing.
 const MAX_RECONNECT_BACKOFF: Duration = Duration::from_secs(30);
@@ -680,7 +975,12 @@ mod tests {
             "[pipeline]\nconcurrency = 8\n",
             &[
                 ("BSC_MONITOR_PIPELINE__CONCURRENCY", "16"),
-                ("BSC_MONITOR_FILTERS__LAYER1__MIN_AMOUNT_USD", "500"),
+                ("BSC_MONITOR_FILTERS__LAYER1__INTERNAL__MIN_AMOUNT", "500"),
+                (
+                    "BSC_MONITOR_FILTERS__LAYER2__EXTERNAL__CONDITIONS",
+                    r#"["market_cap"]"#,
+                ),
+                ("BSC_MONITOR_FILTERS__LAYER2__EXTERNAL__TRIGGER", "any"),
                 ("BSC_MONITOR_SHUTDOWN__DEADLINE_SECS", "3"),
                 ("BSC_MONITOR_NODE__URL", "ws://127.0.0.1:1"),
                 ("OTHER", "x"),
@@ -688,7 +988,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.app.pipeline.concurrency, 16);
-        assert_eq!(c.app.filters.layer1.min_amount_usd, 500.0);
+        assert_eq!(c.app.filters.layer1.internal.min_amount, 500.0);
+        assert_eq!(c.app.filters.layer1.external.min_amount, 400.0);
+        let external = &c.app.filters.layer2.external;
+        assert_eq!(external.conditions, [Condition::MarketCap]);
+        assert_eq!(external.trigger, Trigger::Any);
+        assert_eq!(c.app.filters.layer2.internal, Layer2Rule::default());
         assert_eq!(c.app.node.url, "ws://127.0.0.1:1");
         assert_eq!(c.monitoring.shutdown.deadline, Duration::from_secs(3));
     }
@@ -713,6 +1018,143 @@ mod tests {
         assert!(e.to_string().contains("shutdown.deadline_secs"), "{e}");
         let e = load("[nope]\n", &[]).unwrap_err();
         assert_eq!(e.key(), Some("nope"), "{e}");
+    }
+
+    #[test]
+    fn the_old_filter_keys_name_the_keys_that_replace_them() {
+        for (text, old, new) in [
+            (
+                "[filters.layer1]\nmin_amount_usd = 500.0\n",
+                "filters.layer1.min_amount_usd",
+                "filters.layer1.internal.min_amount",
+            ),
+            (
+                "[filters.layer1]\ncumulative_min_amount_usd = 500.0\n",
+                "filters.layer1.cumulative_min_amount_usd",
+                "filters.layer1.internal.cumulative_min_amount",
+            ),
+            (
+                "[filters.layer1]\ncumulative_window_secs = 30\n",
+                "filters.layer1.cumulative_window_secs",
+                "filters.layer1.internal.cumulative_window_secs",
+            ),
+            (
+                "[filters.layer2]\nmin_price_change = 0.1\n",
+                "filters.layer2.min_price_change",
+                "filters.layer2.internal.price_change.threshold",
+            ),
+            (
+                "[filters.layer2]\nprice_window = \"5m\"\n",
+                "filters.layer2.price_window",
+                "filters.layer2.internal.price_change.time_window",
+            ),
+            (
+                "[filters.layer2]\nmin_volume_usd = 10\n",
+                "filters.layer2.min_volume_usd",
+                "filters.layer2.external.volume.min_volume",
+            ),
+        ] {
+            let e = load(text, &[]).unwrap_err();
+            assert_eq!(e.key(), Some(old), "{e}");
+            assert!(e.to_string().contains(new), "{e}");
+        }
+        // From the environment too, naming the variable.
+        let e = load("", &[("BSC_MONITOR_FILTERS__LAYER1__MIN_AMOUNT_USD", "0")]).unwrap_err();
+        assert_eq!(e.key(), Some("filters.layer1.min_amount_usd"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("BSC_MONITOR_FILTERS__LAYER1__MIN_AMOUNT_USD"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn bad_filter_values_are_errors_naming_the_key() {
+        for (text, key) in [
+            (
+                "[filters.layer1.internal]\nmin_amount = -1.0\n",
+                "filters.layer1.internal.min_amount",
+            ),
+            (
+                "[filters.layer1.internal]\ncumulative_min_amount = nan\n",
+                "filters.layer1.internal.cumulative_min_amount",
+            ),
+            (
+                "[filters.layer1.external]\nmin_amount = inf\n",
+                "filters.layer1.external.min_amount",
+            ),
+            (
+                "[filters.layer1.external]\ncumulative_min_amount = 5.0\n",
+                "filters.layer1.external.cumulative_min_amount",
+            ),
+            (
+                "[filters.layer2.internal]\nconditions = []\n",
+                "filters.layer2.internal.conditions",
+            ),
+            (
+                "[filters.layer2.external]\nconditions = [\"volume\", \"volume\"]\n",
+                "filters.layer2.external.conditions",
+            ),
+            (
+                "[filters.layer2.external]\nconditions = [\"holders\"]\n",
+                "filters.layer2.external.conditions.0",
+            ),
+            (
+                "[filters.layer2.internal]\ntrigger = \"some\"\n",
+                "filters.layer2.internal.trigger",
+            ),
+            (
+                "[filters.layer2.internal.price_change]\ntime_window = \"2m\"\n",
+                "filters.layer2.internal.price_change.time_window",
+            ),
+            (
+                "[filters.layer2.external.volume]\ntime_window = \"1d\"\n",
+                "filters.layer2.external.volume.time_window",
+            ),
+            (
+                "[filters.layer2.internal.price_change]\nthreshold = -0.05\n",
+                "filters.layer2.internal.price_change.threshold",
+            ),
+            (
+                "[filters.layer2.external.volume]\nmin_volume = nan\n",
+                "filters.layer2.external.volume.min_volume",
+            ),
+            (
+                "[filters.layer2.internal.market_cap]\nmin = -1.0\n",
+                "filters.layer2.internal.market_cap.min",
+            ),
+            (
+                "[filters.layer2.internal.market_cap]\nmin = 100.0\nmax = 10.0\n",
+                "filters.layer2.internal.market_cap.max",
+            ),
+            (
+                "[filters.blacklist]\ntokens = [\"0x12\"]\n",
+                "filters.blacklist.tokens",
+            ),
+            (
+                "[filters.blacklist]\nfile = \"/nonexistent/blacklist.txt\"\n",
+                "filters.blacklist.file",
+            ),
+            (
+                "[filters.blacklist]\nttl_secs = 0\n",
+                "filters.blacklist.ttl_secs",
+            ),
+        ] {
+            let e = load(text, &[]).unwrap_err();
+            assert_eq!(e.key(), Some(key), "{text}: {e}");
+        }
+        // The allowed sets are named.
+        let e = load("[filters.layer2.internal]\ntrigger = \"some\"\n", &[]).unwrap_err();
+        assert!(
+            e.to_string().contains("any") && e.to_string().contains("all"),
+            "{e}"
+        );
+        let e = load(
+            "[filters.layer2.internal.price_change]\ntime_window = \"2m\"\n",
+            &[],
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("5m"), "{e}");
     }
 
     /// Values that passed the old checks and then panicked (`Instant +
@@ -752,9 +1194,14 @@ mod tests {
                 "pipeline.concurrency",
             ),
             (
-                "BSC_MONITOR_FILTERS__LAYER1__CUMULATIVE_WINDOW_SECS",
+                "BSC_MONITOR_FILTERS__LAYER1__INTERNAL__CUMULATIVE_WINDOW_SECS",
                 "1e300",
-                "filters.layer1.cumulative_window_secs",
+                "filters.layer1.internal.cumulative_window_secs",
+            ),
+            (
+                "BSC_MONITOR_FILTERS__BLACKLIST__TTL_SECS",
+                "1e300",
+                "filters.blacklist.ttl_secs",
             ),
             ("BSC_MONITOR_COOLDOWN__MINUTES", "1e300", "cooldown.minutes"),
             ("BSC_MONITOR_COOLDOWN__MINUTES", "10081", "cooldown.minutes"),

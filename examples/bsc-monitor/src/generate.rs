@@ -13,8 +13,8 @@
 //! exist fails here rather than in an alert that never fires.
 //!
 //! - `rules.yml`: rule packs (error rate, latency, API errors, message
-//!   latency, WebSocket disconnected, no data, RPC errors, memory, scrape
-//!   target down, health checks) and two SLOs on `process_swap_event`
+//!   latency, WebSocket disconnected, no data, RPC errors, a stale
+//!   blacklist, memory, scrape target down, health checks) and two SLOs on `process_swap_event`
 //!   (availability and latency) with burn-rate alerts;
 //! - `rules_test.yml`: each alert firing on a faulty synthetic series and
 //!   silent on a healthy one; each SLO alert at the workbook's burn rates;
@@ -278,6 +278,32 @@ pub fn with(timing: &Timing) -> Result<Generated, Box<dyn Error>> {
         "{{ $value | humanizePercentage }} of {{ $labels.route }} calls to the BSC node \
              failed over the last 5 minutes (threshold 20%); events may be missed.",
     );
+    // The blacklist is re-read every `ttl_secs`; errors with no success
+    // for 15 minutes mean the monitor filters with a stale list.
+    let refreshes = |result: &str| {
+        m.bsc_blacklist_refreshes_total
+            .select()
+            .eq("result", result)
+    };
+    let blacklist_stale = AlertRule::new(
+        "BlacklistStale",
+        increase(refreshes("error"), minutes(15))
+            .sum_by(&["instance"])
+            .gt(0.0)
+            .unless(
+                increase(refreshes("ok"), minutes(15))
+                    .sum_by(&["instance"])
+                    .gt(0.0),
+            ),
+    )
+    .for_duration(minutes(1))
+    .severity(Severity::Warning)
+    .summary("Token blacklist not refreshed on {{ $labels.instance }}")
+    .description(
+        "bsc-monitor on {{ $labels.instance }} has failed to re-read its blacklist file for \
+         15 minutes and filters with the last good list: tokens added since are not \
+         rejected (see the blacklist health check for the reason).",
+    );
 
     let availability = Slo::new(
         "swap_processing",
@@ -307,6 +333,7 @@ pub fn with(timing: &Timing) -> Result<Generated, Box<dyn Error>> {
                     disconnected.clone(),
                     no_data.clone(),
                     rpc_errors.clone(),
+                    blacklist_stale.clone(),
                 ])
                 .rules([runtime_saturated.clone()])
                 .rules(common.rules()),
@@ -531,6 +558,22 @@ pub fn with(timing: &Timing) -> Result<Generated, Box<dyn Error>> {
                  (threshold 20%); events may be missed.",
             ),
     ));
+    let refresh = |result: &str| on_host(refreshes(result));
+    cases.extend(fires_and_stays_silent(
+        &blacklist_stale,
+        minutes(20),
+        &[(refresh("error"), "0+1x25"), (refresh("ok"), "3x25")],
+        // One success in the window is enough.
+        &[(refresh("error"), "0+1x25"), (refresh("ok"), "3x10 4x15")],
+        ExpectedAlert::of(&blacklist_stale)
+            .label("instance", INSTANCE)
+            .summary(format!("Token blacklist not refreshed on {INSTANCE}"))
+            .description(format!(
+                "bsc-monitor on {INSTANCE} has failed to re-read its blacklist file for 15 \
+                 minutes and filters with the last good list: tokens added since are not \
+                 rejected (see the blacklist health check for the reason)."
+            )),
+    ));
     let swap_calls = |outcome: &str| {
         fns.calls()
             .select()
@@ -630,6 +673,30 @@ pub fn with(timing: &Timing) -> Result<Generated, Box<dyn Error>> {
                     rate(&m.bsc_filter_rejected_total, five).sum_by(&["layer", "reason"]),
                     "{{layer}} {{reason}}",
                 ),
+        )
+        .panel(
+            Panel::timeseries("Blacklist lookups per second", Unit::OpsPerSecond)
+                .width(8)
+                .min(0.0)
+                .query(
+                    rate(&m.bsc_blacklist_lookups_total, five).sum_by(&["result"]),
+                    "{{result}}",
+                ),
+        )
+        .panel(
+            Panel::timeseries("Blacklist refreshes per minute", Unit::Short)
+                .width(8)
+                .min(0.0)
+                .query(
+                    increase(&m.bsc_blacklist_refreshes_total, MINUTE).sum_by(&["result"]),
+                    "{{result}}",
+                ),
+        )
+        .panel(
+            Panel::timeseries("Blacklisted tokens", Unit::Short)
+                .width(8)
+                .min(0.0)
+                .query(Expr::from(&m.bsc_blacklist_tokens), "{{instance}}"),
         );
     let upstream = Row::new("APIs and RPC")
         .panel(

@@ -3,8 +3,10 @@
 //!
 //! ```text
 //! WebSocket (eth_subscribe logs) ─▶ semaphore (back-pressure, no queue)
-//!   ─▶ task per message: pair info (eth_call, cached) ─▶ layer 1 (amounts)
-//!   ─▶ price API (timeouts, retries, no-data cache) ─▶ layer 2 (change, volume)
+//!   ─▶ task per message: pair info (eth_call, cached)
+//!   ─▶ layer 1 (blacklist, TTL-cached; amounts per market)
+//!   ─▶ price API (timeouts, retries, no-data cache)
+//!   ─▶ layer 2 (a rule per market: change, volume, market cap; any / all)
 //!   ─▶ cool-down ─▶ receipt (eth_getTransactionReceipt) ─▶ log / webhook sinks
 //! ```
 //!
@@ -16,6 +18,7 @@
 //! aborts what is left at the deadline (counted), closes, and reports.
 
 pub mod app;
+pub mod blacklist;
 pub mod config;
 pub mod cooldown;
 pub mod degraded;

@@ -100,19 +100,21 @@ pub struct Event {
 /// A filter layer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelValue)]
 pub enum Layer {
-    /// Amounts: single and cumulative.
+    /// The blacklist, then amounts: single and cumulative.
     Layer1,
-    /// Market data: price change and volume.
+    /// Market data: price change, volume and market cap.
     Layer2,
 }
 
-/// A market.
+/// The market a swap was made on (the seed's `market_type`; its filter
+/// thresholds are set per market: `[filters.layer1.internal]`, …).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelValue)]
 pub enum MarketType {
-    /// four.meme bonding curve.
-    Fourmeme,
-    /// PancakeSwap.
-    Pancake,
+    /// The internal market (内盘): a four.meme bonding curve, before the
+    /// token graduates to a DEX.
+    Internal,
+    /// The external market (外盘): a DEX pair (PancakeSwap).
+    External,
 }
 
 /// `bsc_filter_passed_total` labels.
@@ -133,6 +135,10 @@ pub enum Reason {
     PriceChangeTooSmall,
     /// Volume below the threshold.
     VolumeTooSmall,
+    /// Market cap outside the rule's range (or not reported).
+    MarketCapOutOfRange,
+    /// The token is on the blacklist (`[filters.blacklist]`).
+    Blacklisted,
     /// No market data (the degraded-data cache) and amount-only alerts off.
     NoData,
     /// The transaction failed on chain.
@@ -146,6 +152,31 @@ pub struct FilterRejected {
     pub layer: Layer,
     /// Why.
     pub reason: Reason,
+}
+
+/// How the blacklist answered a lookup.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelValue)]
+pub enum CacheResult {
+    /// From the cached list, within its TTL.
+    Hit,
+    /// The cached list had expired: answered from the last good list
+    /// while a refresh runs in the background.
+    Miss,
+}
+
+/// `bsc_blacklist_lookups_total` labels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelSet)]
+pub struct CacheLookup {
+    /// Hit or miss.
+    pub result: CacheResult,
+}
+
+/// `bsc_blacklist_refreshes_total` labels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelSet)]
+pub struct Refresh {
+    /// `ok`: the list was replaced; `error`: the source could not be read
+    /// and the last good list stays.
+    pub result: CallResult,
 }
 
 /// A JSON-RPC method.
@@ -247,6 +278,12 @@ pub struct BscFamilies {
     pub alerts_sent_total: Named<Family<AlertSent, Counter>>,
     /// Alerts suppressed by a cool-down period.
     pub cooldown_hits_total: Named<Family<ChainLabel, Counter>>,
+    /// Blacklist lookups, by whether the cached list was fresh.
+    pub bsc_blacklist_lookups_total: Named<Family<CacheLookup, Counter>>,
+    /// Blacklist refreshes from its sources, by result.
+    pub bsc_blacklist_refreshes_total: Named<Family<Refresh, Counter>>,
+    /// Tokens on the blacklist in use.
+    pub bsc_blacklist_tokens: Named<Gauge>,
 }
 
 impl BscFamilies {

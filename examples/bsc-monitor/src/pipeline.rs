@@ -1,6 +1,6 @@
 //! One message's way through: parse → pair enrichment (RPC, cached) →
-//! layer 1 → market data (price API, with the no-data cache) → layer 2 →
-//! cool-down → receipt (RPC) → sinks.
+//! layer 1 (blacklist, amounts) → market data (price API, with the
+//! no-data cache) → layer 2 → cool-down → receipt (RPC) → sinks.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -9,6 +9,7 @@ use std::time::Instant;
 use alerting_core::instrumented;
 use serde_json::{Value, json};
 
+use crate::blacklist::Blacklist;
 use crate::cooldown::Cooldown;
 use crate::degraded::NoDataCache;
 use crate::filters::{Layer1, Layer2};
@@ -128,6 +129,8 @@ pub struct Pipeline {
     pub rpc: Arc<RpcClient>,
     /// The price API client.
     pub price: PriceClient,
+    /// The blacklist, checked first in layer 1.
+    pub blacklist: Blacklist,
     /// Layer 1.
     pub layer1: Layer1,
     /// Layer 2.
@@ -150,6 +153,7 @@ impl Pipeline {
         metrics: BscMetrics,
         rpc: Arc<RpcClient>,
         price: PriceClient,
+        blacklist: Blacklist,
         layer1: Layer1,
         layer2: Layer2,
         cooldown: Cooldown,
@@ -161,6 +165,7 @@ impl Pipeline {
             metrics,
             rpc,
             price,
+            blacklist,
             layer1,
             layer2,
             cooldown,
@@ -229,9 +234,9 @@ impl Pipeline {
             (token0, None)
         };
         let market = if factory == FOURMEME_FACTORY {
-            MarketType::Fourmeme
+            MarketType::Internal
         } else {
-            MarketType::Pancake
+            MarketType::External
         };
         let info = PairInfo {
             token,
@@ -265,7 +270,10 @@ impl Pipeline {
         let amount_usd = usd_raw as f64 / 1e18;
 
         let now = Instant::now();
-        if let Err(reason) = self.layer1.check(&info.token, amount_usd, now) {
+        if self.blacklist.contains(&info.token, now) {
+            return Ok(self.rejected(Layer::Layer1, Reason::Blacklisted));
+        }
+        if let Err(reason) = self.layer1.check(&info.token, info.market, amount_usd, now) {
             return Ok(self.rejected(Layer::Layer1, reason));
         }
         self.passed(Layer::Layer1, info.market);
@@ -290,7 +298,7 @@ impl Pipeline {
         };
         match &data {
             Some(d) => {
-                if let Err(reason) = self.layer2.check(d) {
+                if let Err(reason) = self.layer2.check(info.market, d) {
                     return Ok(self.rejected(Layer::Layer2, reason));
                 }
                 self.passed(Layer::Layer2, info.market);

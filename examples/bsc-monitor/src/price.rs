@@ -127,5 +127,6 @@ fn parse(body: &[u8]) -> Option<MarketData> {
         price_usd,
         price_change: window("price_change")?,
         volume_usd: window("volume_usd")?,
+        market_cap_usd: v["market_cap_usd"].as_f64(),
     })
 }

@@ -1,9 +1,12 @@
 //! The embedded simulated BSC node and price API, both on 127.0.0.1.
 //!
 //! The node speaks JSON-RPC over WebSocket: `eth_subscribe` with `logs`
-//! streams Uniswap-V2-style `Swap` log notifications (PancakeSwap and
-//! four.meme pairs, the USD side as 18-decimal USDT) at the configured
-//! rate, the same stream for the same seed; `eth_call` answers `token0()`,
+//! streams Uniswap-V2-style `Swap` log notifications (the USD side as
+//! 18-decimal USDT) at the configured rate, the same stream for the same
+//! seed. About 40 % of the pairs (chosen by the seed) are on the internal
+//! market, a four.meme bonding curve (`factory()` is the four.meme token
+//! manager): small caps (5k to 30k USD) and smaller swaps; the others are
+//! PancakeSwap pairs on the external market, caps from 30k to 500M USD; `eth_call` answers `token0()`,
 //! `token1()` and `factory()` on the pairs; `eth_getTransactionReceipt`
 //! and `eth_blockNumber` answer too. The price API is a small axum app:
 //! `GET /token/{address}` and `GET /health`. Faults (disconnects, slow or
@@ -28,6 +31,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::SimulatorConfig;
+use crate::metrics::MarketType;
 use crate::rng::{Rng, hash};
 
 /// `keccak256("Swap(address,uint256,uint256,uint256,uint256,address)")`.
@@ -64,6 +68,30 @@ struct Pair {
     token: String,
     factory: &'static str,
     price_usd: f64,
+    market_cap_usd: f64,
+}
+
+/// Every token's total supply: four.meme's fixed one billion.
+const SUPPLY: f64 = 1e9;
+
+/// The fraction of the pairs on the internal market (bonding curves).
+const INTERNAL_SHARE: f64 = 0.4;
+
+/// The token address and market of every pair the simulator with `config`
+/// trades, in pair order.
+pub fn tokens(config: &SimulatorConfig) -> Vec<(String, MarketType)> {
+    Chain::new(config.clone())
+        .pairs
+        .iter()
+        .map(|p| {
+            let market = if p.factory == FOURMEME_FACTORY {
+                MarketType::Internal
+            } else {
+                MarketType::External
+            };
+            (p.token.clone(), market)
+        })
+        .collect()
 }
 
 #[derive(Debug)]
@@ -80,15 +108,21 @@ impl Chain {
         let pairs = (0..u64::from(config.pairs))
             .map(|i| {
                 let mut rng = Rng::new(seed ^ hash("pair") ^ i);
+                let internal = rng.unit() < INTERNAL_SHARE;
+                // Market caps, log-uniform: 5k to 30k USD on a bonding
+                // curve (it graduates at about 30k), 30k to 500M on a DEX.
+                let (low, high): (f64, f64) = if internal { (5e3, 3e4) } else { (3e4, 5e8) };
+                let cap = low * (high / low).powf(rng.unit());
                 Pair {
                     address: address(seed, "pair", i),
                     token: address(seed, "token", i),
-                    factory: if i % 3 == 0 {
+                    factory: if internal {
                         FOURMEME_FACTORY
                     } else {
                         PANCAKE_FACTORY
                     },
-                    price_usd: 10f64.powf(rng.unit() * 6.0 - 6.0),
+                    price_usd: cap / SUPPLY,
+                    market_cap_usd: cap,
                 }
             })
             .collect();
@@ -108,7 +142,13 @@ impl Chain {
 
     fn swap_notification(&self, subscription: &str, rng: &mut Rng, seq: u64) -> String {
         let pair = &self.pairs[rng.below(self.pairs.len() as u64) as usize];
-        let usd = 10f64.powf(0.5 + rng.unit() * 3.0);
+        // Log-uniform amounts: 2 to 1,600 USD on a bonding curve, 3 to
+        // 5,000 USD on a DEX.
+        let usd = if pair.factory == FOURMEME_FACTORY {
+            10f64.powf(0.3 + rng.unit() * 2.9)
+        } else {
+            10f64.powf(0.5 + rng.unit() * 3.2)
+        };
         let tokens = usd / pair.price_usd;
         let usd_wei = (usd * 1e18) as u128;
         let token_wei = (tokens * 1e18).min(1e38) as u128;
@@ -210,6 +250,7 @@ impl Chain {
             "price_usd": pair.price_usd,
             "price_change": { "1m": changes[0], "5m": changes[1], "1h": changes[2] },
             "volume_usd": { "1m": vol(1.0), "5m": vol(5.0), "1h": vol(60.0) },
+            "market_cap_usd": pair.market_cap_usd,
         }))
     }
 }

@@ -37,7 +37,7 @@ impl Alert {
     pub fn text(&self) -> String {
         let side = if self.buy { "🟢 BUY" } else { "🔴 SELL" };
         let mut s = format!(
-            "{side} <b>${:.0}</b> on {}\ntoken <code>{}</code>\npair <code>{}</code>\ntx <code>{}</code>",
+            "{side} <b>${:.0}</b> on the {} market\ntoken <code>{}</code>\npair <code>{}</code>\ntx <code>{}</code>",
             self.amount_usd,
             self.market.as_str(),
             self.token,
@@ -45,13 +45,18 @@ impl Alert {
             self.tx
         );
         match &self.data {
-            Some(d) => s.push_str(&format!(
-                "\nprice ${:.8} ({:+.1}% 1m, {:+.1}% 5m), volume 5m ${:.0}",
-                d.price_usd,
-                d.price_change[0] * 100.0,
-                d.price_change[1] * 100.0,
-                d.volume_usd[1]
-            )),
+            Some(d) => {
+                s.push_str(&format!(
+                    "\nprice ${:.8} ({:+.1}% 1m, {:+.1}% 5m), volume 5m ${:.0}",
+                    d.price_usd,
+                    d.price_change[0] * 100.0,
+                    d.price_change[1] * 100.0,
+                    d.volume_usd[1]
+                ));
+                if let Some(cap) = d.market_cap_usd {
+                    s.push_str(&format!(", market cap ${cap:.0}"));
+                }
+            }
             None => s.push_str("\n⚠️ market data missing: alert on amount only"),
         }
         s

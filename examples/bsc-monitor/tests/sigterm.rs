@@ -16,7 +16,8 @@ async fn run_and_terminate(deadline_secs: &str) -> String {
         .env("BSC_MONITOR_SIMULATOR__RATE_PER_SEC", "3000")
         // Slow enrichment: many messages are in flight at the signal.
         .env("BSC_MONITOR_SIMULATOR__LATENCY_MS", "150")
-        .env("BSC_MONITOR_FILTERS__LAYER1__MIN_AMOUNT_USD", "0")
+        .env("BSC_MONITOR_FILTERS__LAYER1__INTERNAL__MIN_AMOUNT", "0")
+        .env("BSC_MONITOR_FILTERS__LAYER1__EXTERNAL__MIN_AMOUNT", "0")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .kill_on_drop(true)
