@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use alerting_core::metrics::Registry;
 use alerting_core::metrics::runtime::RuntimeCollector;
-use alerting_rules::dashboards::{Dashboard, Panel, Row, Unit};
+use alerting_rules::dashboards::{Dashboard, Panel, Row, Target, Unit};
 use alerting_rules::prelude::*;
 use alerting_rules::testing::{
     AlertTest, ExpectedAlert, RuleTests, TestCase, fires_and_stays_silent, latency_slo_case,
@@ -643,16 +643,18 @@ pub fn with(timing: &Timing) -> Result<Generated, Box<dyn Error>> {
                 .query(Expr::from(&m.bsc_ws_messages_in_flight), "{{instance}}"),
         )
         .panel(
+            // Its exemplars are the slow swaps' `tx_hash` (see app.rs).
             Panel::timeseries("Processing time p95", Unit::Seconds)
                 .min(0.0)
-                .query(
-                    histogram_quantile(
+                .target(
+                    Target::new(histogram_quantile(
                         0.95,
                         &m.bsc_ws_messages_processing_seconds,
                         five,
                         &["event_type"],
-                    ),
-                    "{{event_type}}",
+                    ))
+                    .legend("{{event_type}}")
+                    .exemplars(),
                 ),
         );
     let filters = Row::new("Filters")
