@@ -120,7 +120,14 @@ async fn the_collector_exports_each_pool_and_passes_promtool() {
         .await
         .unwrap();
     let registry = Registry::new();
-    let pools = SqlPoolCollector::register(&registry);
+    let pools = SqlPoolCollector::register(&registry).unwrap();
+    // A second collector in the same registry would write every family
+    // twice: it is refused, naming what holds the names.
+    let again = SqlPoolCollector::register(&registry).unwrap_err();
+    assert!(
+        again.to_string().contains("sql_pool_connections"),
+        "{again}"
+    );
     pools.add("store", &pool);
     pools.add("cache", &other);
     let held = pool.acquire().await.unwrap();

@@ -483,22 +483,36 @@ impl Registry {
         &self,
         handle: tokio::runtime::Handle,
     ) -> Result<(), MetricsError> {
+        self.register_named_collector(
+            "tokio_runtime_*",
+            "runtime collector",
+            &super::runtime::NAMES,
+            Box::new(super::runtime::RuntimeCollector::new(handle)),
+        )
+    }
+
+    /// Adds one of our collectors after reserving the sample names it
+    /// writes, so a second one (or a metric of the same name) is
+    /// [`MetricsError::Duplicate`] instead of a family written twice.
+    #[allow(dead_code)] // unused when neither `runtime` nor `sqlx` is on
+    pub(crate) fn register_named_collector(
+        &self,
+        pattern: &str,
+        owner: &str,
+        names: &[&str],
+        collector: Box<dyn Collector>,
+    ) -> Result<(), MetricsError> {
         let mut state = self
             .inner
             .state
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        let samples: Vec<String> = super::runtime::NAMES
-            .iter()
-            .map(|s| (*s).to_owned())
-            .collect();
-        check_free(&state, "tokio_runtime_*", &samples)?;
+        let samples: Vec<String> = names.iter().map(|s| (*s).to_owned()).collect();
+        check_free(&state, pattern, &samples)?;
         for sample in samples {
-            state.samples.insert(sample, "runtime collector".to_owned());
+            state.samples.insert(sample, owner.to_owned());
         }
-        state
-            .registry
-            .register_collector(Box::new(super::runtime::RuntimeCollector::new(handle)));
+        state.registry.register_collector(collector);
         Ok(())
     }
 

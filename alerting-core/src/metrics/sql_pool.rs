@@ -11,8 +11,8 @@
 //! (`sum by (pool) (sql_pool_connections{state="in_use"}) /
 //! sql_pool_connections_max` near 1: the pool is exhausted) and one
 //! dashboard panel serve every service. A pool removed
-//! ([`SqlPoolCollector::remove`]) or dropped by its owner stops being
-//! exported; a closed pool shows 0 connections.
+//! ([`SqlPoolCollector::remove`]) stops being exported; a closed pool
+//! shows 0 connections until it is removed.
 //!
 //! ```
 //! use alerting_core::metrics::sql_pool::SqlPoolCollector;
@@ -24,7 +24,7 @@
 //!     .connect("sqlite::memory:")
 //!     .await?;
 //! let registry = Registry::new();
-//! let pools = SqlPoolCollector::register(&registry);
+//! let pools = SqlPoolCollector::register(&registry)?;
 //! pools.add("store", &pool);
 //! let text = registry.encode_to_string(Format::Prometheus)?;
 //! assert!(text.contains(r#"sql_pool_connections{pool="store",state="idle"} 1"#));
@@ -41,7 +41,7 @@ use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::gauge::ConstGauge;
 
-use super::{MetricKind, MetricOrigin, MetricRef, Registry};
+use super::{MetricKind, MetricOrigin, MetricRef, MetricsError, Registry};
 
 /// `sql_pool_connections{pool, state}`.
 pub const CONNECTIONS: &str = "sql_pool_connections";
@@ -102,12 +102,21 @@ impl SqlPoolCollector {
     }
 
     /// A new collector, registered in `registry`. Register one per
-    /// registry and [`add`](Self::add) every pool to it: two would write
-    /// the same families twice.
-    pub fn register(registry: &Registry) -> Self {
+    /// registry and [`add`](Self::add) every pool to it.
+    ///
+    /// # Errors
+    ///
+    /// [`MetricsError::Duplicate`] if the registry already has a metric
+    /// (or another `SqlPoolCollector`) writing these names.
+    pub fn register(registry: &Registry) -> Result<Self, MetricsError> {
         let collector = Self::new();
-        registry.register_collector(Box::new(collector.clone()));
-        collector
+        registry.register_named_collector(
+            "sql_pool_*",
+            "SQL pool collector",
+            &[CONNECTIONS, CONNECTIONS_MAX],
+            Box::new(collector.clone()),
+        )?;
+        Ok(collector)
     }
 
     /// Exports `pool`'s connections under `pool="<name>"`, replacing a

@@ -408,7 +408,7 @@ pub async fn start(config: &Config, obs: &Observability) -> Result<Running, AppE
     // first start), its pool's connections exported, a pulled check,
     // closed last but one (after the alert log's last write).
     let store = Store::open(&app.store, &accounts, app.batches.size, &metrics).await?;
-    SqlPoolCollector::register(registry).add(POOL_NAME, store.pool());
+    SqlPoolCollector::register(registry)?.add(POOL_NAME, store.pool());
     health.add_check(POOL_NAME, CheckOptions::new(), store.check())?;
     {
         let store = store.clone();

@@ -146,6 +146,7 @@ pub fn metrics() -> Result<&'static SolMetrics, String> {
             .connect_lazy(":memory:")
             .map_err(|e| e.to_string())?;
         alerting_core::metrics::sql_pool::SqlPoolCollector::register(registry)
+            .map_err(|e| e.to_string())?
             .add(crate::store::POOL_NAME, &pool);
         registry.register_group().map_err(|e| e.to_string())
     })
