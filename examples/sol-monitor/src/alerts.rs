@@ -9,15 +9,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use alerting_core::cooldown::MemoryStore;
+use alerting_core::logging::redact_url;
 use alerting_core::shutdown::WorkKind;
 use serde_json::json;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::alert_log::AlertLog;
 use crate::config::{CooldownConfig, SinksConfig, secs};
+use crate::http::{self, HttpClient, HttpError, is_http_url};
 use crate::metrics::{AlertSent, CallResult, Chain, ChainLabel, Channel, SolMetrics};
 use crate::rng::{Rng, hash};
 use crate::store::AlertRow;
+use crate::tls::Tls;
 
 /// One alert.
 #[derive(Clone, Debug, PartialEq)]
@@ -50,40 +52,39 @@ impl Alert {
     }
 }
 
-/// The webhook sink: an HTTP/1.1 POST of a Telegram-style `sendMessage`
-/// payload to an `http://` URL.
-#[derive(Clone, Debug)]
+/// The webhook sink: a POST of a Telegram-style `sendMessage` payload to
+/// an `http://` or `https://` URL, through the pooled client.
+#[derive(Clone)]
 struct Webhook {
-    /// `host:port`.
-    authority: String,
-    /// Path and query.
-    target: String,
+    url: String,
     chat_id: String,
     timeout: Duration,
+    client: HttpClient,
+}
+
+impl std::fmt::Debug for Webhook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Webhook")
+            .field("url", &redact_url(&self.url))
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Webhook {
-    fn new(url: &str, chat_id: &str, timeout: Duration) -> Option<Self> {
-        let rest = url.strip_prefix("http://")?;
-        let (authority, target) = match rest.find('/') {
-            Some(i) => (&rest[..i], &rest[i..]),
-            None => (rest, "/"),
-        };
-        let authority = if authority.contains(':') {
-            authority.to_owned()
-        } else {
-            format!("{authority}:80")
-        };
-        Some(Self {
-            authority,
-            target: target.to_owned(),
+    /// `None` unless `url` is an `http://` or `https://` URL.
+    fn new(url: &str, chat_id: &str, timeout: Duration, tls: &Tls) -> Option<Self> {
+        is_http_url(url).then(|| Self {
+            url: url.to_owned(),
             chat_id: chat_id.to_owned(),
             timeout,
+            client: http::client(tls),
         })
     }
 
-    /// POSTs `alert`; `Err` with why it was not accepted (2xx).
-    async fn post(&self, alert: &Alert) -> Result<(), String> {
+    /// POSTs `alert` within the timeout (connecting included); `Err`
+    /// unless it was accepted (2xx).
+    async fn post(&self, alert: &Alert) -> Result<(), HttpError> {
         let body = json!({
             "chat_id": self.chat_id,
             "text": alert.text(),
@@ -91,34 +92,9 @@ impl Webhook {
             "disable_web_page_preview": true,
         })
         .to_string();
-        let attempt = async {
-            let mut s = tokio::net::TcpStream::connect(self.authority.as_str())
-                .await
-                .map_err(|e| format!("cannot connect: {e}"))?;
-            let head = format!(
-                "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                self.target,
-                self.authority,
-                body.len()
-            );
-            s.write_all(head.as_bytes())
-                .await
-                .map_err(|e| e.to_string())?;
-            s.write_all(body.as_bytes())
-                .await
-                .map_err(|e| e.to_string())?;
-            let mut buf = vec![0u8; 64];
-            let n = s.read(&mut buf).await.map_err(|e| e.to_string())?;
-            let line = String::from_utf8_lossy(&buf[..n]);
-            match line.split(' ').nth(1) {
-                Some(code) if code.starts_with('2') => Ok(()),
-                Some(code) => Err(format!("webhook answered {code}")),
-                None => Err("no HTTP answer".to_owned()),
-            }
-        };
-        tokio::time::timeout(self.timeout, attempt)
+        http::post_json(&self.client, &self.url, body.into_bytes(), self.timeout)
             .await
-            .unwrap_or_else(|_| Err(format!("no answer within {:?}", self.timeout)))
+            .map(drop)
     }
 }
 
@@ -150,10 +126,12 @@ impl std::fmt::Debug for Alerter {
 }
 
 impl Alerter {
-    /// An alerter with these sinks and cool-down; deliveries are tracked
-    /// by `work` (so shutdown waits for them).
+    /// An alerter with these sinks and cool-down; an `https://` webhook
+    /// is verified with `tls`; deliveries are tracked by `work` (so
+    /// shutdown waits for them).
     pub fn new(
         sinks: &SinksConfig,
+        tls: &Tls,
         cooldown: &CooldownConfig,
         seed: u64,
         alert_log: AlertLog,
@@ -164,7 +142,7 @@ impl Alerter {
         Self {
             inner: Arc::new(Inner {
                 log: sinks.log.enabled,
-                webhook: Webhook::new(&w.url, &w.chat_id, secs(w.timeout_secs)),
+                webhook: Webhook::new(&w.url, &w.chat_id, secs(w.timeout_secs), tls),
                 cooldown: MemoryStore::new(),
                 period: secs(cooldown.secs),
                 jitter: secs(cooldown.jitter_secs),
@@ -276,18 +254,19 @@ mod tests {
 
     #[test]
     fn webhook_urls() {
-        let w = Webhook::new(
+        let tls = Tls::new(None).unwrap();
+        let timeout = Duration::from_secs(1);
+        for url in [
             "http://127.0.0.1:8080/bot/send",
-            "1",
-            Duration::from_secs(1),
-        )
-        .unwrap();
-        assert_eq!(
-            (w.authority.as_str(), w.target.as_str()),
-            ("127.0.0.1:8080", "/bot/send")
-        );
-        let w = Webhook::new("http://relay", "1", Duration::from_secs(1)).unwrap();
-        assert_eq!((w.authority.as_str(), w.target.as_str()), ("relay:80", "/"));
-        assert!(Webhook::new("", "1", Duration::from_secs(1)).is_none());
+            "http://relay",
+            "https://api.telegram.org/bot1:secret/sendMessage",
+        ] {
+            let w = Webhook::new(url, "1", timeout, &tls).unwrap();
+            assert_eq!(w.url, url);
+            assert!(!format!("{w:?}").contains("secret"), "{w:?}");
+        }
+        for url in ["", "relay", "ftp://relay/", "ws://relay"] {
+            assert!(Webhook::new(url, "1", timeout, &tls).is_none(), "{url}");
+        }
     }
 }

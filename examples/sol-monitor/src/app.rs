@@ -424,8 +424,10 @@ pub async fn start(config: &Config, obs: &Observability) -> Result<Running, AppE
         &metrics,
     );
     shutdown.add_closer("alert_log", writer.finish());
+    let tls = Tls::new(app.tls.ca_file.as_deref())?;
     let alerter = Alerter::new(
         &app.sinks,
+        &tls,
         &app.cooldown,
         app.simulator.seed,
         alert_log,
@@ -441,7 +443,7 @@ pub async fn start(config: &Config, obs: &Observability) -> Result<Running, AppE
         templates: watch::channel(Arc::new(Vec::new())).0,
         alerter,
         url: node_url.clone(),
-        tls: Tls::new(app.tls.ca_file.as_deref())?,
+        tls,
         config: app.clone(),
         shutdown: shutdown.child_token(),
     });

@@ -39,6 +39,7 @@
 //! | `store.alert_log_queue` | 1 to 1000000 |
 //! | `cooldown.secs` | 0 to 604800 s (a week) |
 //! | `cooldown.jitter_secs` | 0 to 86400 s (a day) |
+//! | `sinks.webhook.url` | empty (off), or an `http://` or `https://` URL with a host |
 //! | `sinks.webhook.timeout_secs` | 0.001 to 3600 s (an hour) |
 //!
 //! The library's own durations (`[health]`, `[shutdown]`) are at most
@@ -195,7 +196,8 @@ impl Default for LogSinkConfig {
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct WebhookConfig {
-    /// `http://` URL to POST a Telegram-style payload to; empty: off.
+    /// `http://` or `https://` URL to POST a Telegram-style payload to;
+    /// empty: off.
     pub url: String,
     /// The payload's `chat_id`.
     pub chat_id: String,
@@ -551,11 +553,11 @@ impl AppConfig {
             Duration::ZERO..=DAY,
         )?;
         let w = &self.sinks.webhook;
-        if !w.url.is_empty() && !w.url.starts_with("http://") {
+        if !w.url.is_empty() && !crate::http::is_http_url(&w.url) {
             return Err(config.invalid(
                 "sinks.webhook.url",
                 format!("{:?}", redact_url(&w.url)),
-                "an http:// URL (or empty: no webhook); for https, a local relay",
+                "an http:// or https:// URL with a host (or empty: no webhook)",
             ));
         }
         config.duration_within(
@@ -680,12 +682,20 @@ mod tests {
         let e = load("[store]\nalert_log_queue = 0\n", &[]).unwrap_err();
         assert_eq!(e.key(), Some("store.alert_log_queue"), "{e}");
         let e = load(
-            "[sinks.webhook]\nurl = \"https://api.telegram.org/bot1:secret/send\"\n",
+            "[sinks.webhook]\nurl = \"ftp://api.telegram.org/bot1:secret/send\"\n",
             &[],
         )
         .unwrap_err();
         assert_eq!(e.key(), Some("sinks.webhook.url"), "{e}");
         assert!(!e.to_string().contains("secret"), "{e}");
+        let e = load("[sinks.webhook]\nurl = \"https:///send\"\n", &[]).unwrap_err();
+        assert_eq!(e.key(), Some("sinks.webhook.url"), "{e}");
+        let https = load(
+            "[sinks.webhook]\nurl = \"https://api.telegram.org/bot1:secret/send\"\n",
+            &[],
+        )
+        .unwrap();
+        assert!(https.app.sinks.webhook.url.starts_with("https://"));
         let e = load("[cooldown]\nsecs = -1\n", &[]).unwrap_err();
         assert_eq!(e.key(), Some("cooldown.secs"), "{e}");
     }

@@ -26,6 +26,7 @@ pub mod conn;
 pub mod evaluate;
 #[cfg(feature = "generate")]
 pub mod generate;
+pub mod http;
 pub mod metrics;
 pub mod rng;
 pub mod sim;
