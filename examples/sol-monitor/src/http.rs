@@ -138,7 +138,14 @@ mod tests {
         assert!(is_http_url("http://127.0.0.1:8080/bot/send"));
         assert!(is_http_url("https://api.telegram.org/bot1:x/sendMessage"));
         assert!(is_http_url("http://relay"));
-        for bad in ["", "relay", "ftp://relay/", "ws://relay", "http://", "https:///x"] {
+        for bad in [
+            "",
+            "relay",
+            "ftp://relay/",
+            "ws://relay",
+            "http://",
+            "https:///x",
+        ] {
             assert!(!is_http_url(bad), "{bad}");
         }
     }
