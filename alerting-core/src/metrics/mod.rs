@@ -5,6 +5,11 @@
 //! - [`Counter`], [`Gauge`], [`FloatGauge`], [`Histogram`]: single series.
 //! - [`StripedCounter`], [`StripedHistogram`]: the same for hot series
 //!   written from many cores, without cache-line contention.
+//! - [`ExemplarCounter`]: a compact counter, as small and as fast to
+//!   increment as [`Counter`], that can also carry an
+//!   [exemplar](exemplar) (a trace id, a transaction hash). `Counter` has
+//!   no room for one; [`Histogram`], [`StripedHistogram`] and
+//!   [`StripedCounter`] take exemplars too.
 //! - [`Family`]: one series per value of a [`FixedLabelSet`] (enums,
 //!   `bool`), a dense table resolved by index.
 //! - [`DynamicFamily`]: one series per label set from the outside world,
@@ -49,6 +54,7 @@
 mod buckets;
 mod build_info;
 pub mod exemplar;
+mod exemplar_counter;
 mod family;
 mod histogram;
 pub mod http;
@@ -71,6 +77,7 @@ use std::fmt;
 pub use buckets::{BucketError, Buckets, IntoBuckets, MAX_BUCKETS};
 pub use build_info::{BuildInfo, UNKNOWN_REVISION};
 pub use exemplar::{ExemplarError, MAX_EXEMPLAR_CHARS};
+pub use exemplar_counter::ExemplarCounter;
 pub use family::{DEFAULT_MAX_SERIES, DynamicFamily, Family, OVERFLOW_LABEL_VALUE};
 pub use histogram::{Histogram, HistogramTimer};
 pub use labels::{EnumLabel, FixedLabelSet, LabelSet};
