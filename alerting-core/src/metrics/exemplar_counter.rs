@@ -20,8 +20,9 @@ use super::{BuildContext, Metric, MetricKind, MetricsError, Series};
 /// written beside the `_total` line in the OpenMetrics exposition only,
 /// and kept as [exemplars](super::exemplar) are: one per counter, replaced
 /// at most once between two scrapes. The exemplar slot is allocated at the
-/// first exemplar; until then the series is the counter and an empty
-/// pointer. For a counter written from many cores at once, use
+/// first exemplar; until then a series takes 32 bytes more than a
+/// `Counter`'s (the empty slot, on 64-bit targets), and nothing else. For
+/// a counter written from many cores at once, use
 /// [`StripedCounter`](super::StripedCounter), which takes exemplars too.
 ///
 /// It registers, encodes and lints as `Counter` does: on its own, in a

@@ -5,10 +5,12 @@
 //! - [`Counter`], [`Gauge`], [`FloatGauge`], [`Histogram`]: single series.
 //! - [`StripedCounter`], [`StripedHistogram`]: the same for hot series
 //!   written from many cores, without cache-line contention.
-//! - [`ExemplarCounter`]: a compact counter, as small and as fast to
-//!   increment as [`Counter`], that can also carry an
-//!   [exemplar](exemplar) (a trace id, a transaction hash). `Counter` has
-//!   no room for one; [`Histogram`], [`StripedHistogram`] and
+//! - [`ExemplarCounter`]: a compact counter, one atomic and as fast to
+//!   increment as [`Counter`], that can also carry an [exemplar] (a trace
+//!   id, a transaction hash). Pick it over `Counter`, which has no room for
+//!   one, when a counter should link to where its increments came from; it
+//!   costs an empty slot pointer (32 bytes) more per series until the
+//!   first exemplar. [`Histogram`], [`StripedHistogram`] and
 //!   [`StripedCounter`] take exemplars too.
 //! - [`Family`]: one series per value of a [`FixedLabelSet`] (enums,
 //!   `bool`), a dense table resolved by index.
