@@ -296,14 +296,16 @@ fn a_compact_counter_keeps_one_exemplar_until_a_scrape_reads_it() {
     assert_eq!(c.get(), 14);
 }
 
-/// A group with a compact counter as a field, and one wrapped in
-/// [`Named`] for rules.
+/// A group with a compact counter as a field, a dynamic family of them
+/// wrapped in [`Named`] for rules, and a fixed family of them.
 #[derive(Clone, Debug, MetricGroup)]
 struct SwapMetrics {
     /// Swaps decoded.
     swaps_decoded_total: ExemplarCounter,
     /// Alerts sent, by token.
     alerts_by_token_total: Named<DynamicFamily<Token, ExemplarCounter>>,
+    /// Items through each stage.
+    stage_items_total: Family<StageLabels, ExemplarCounter>,
 }
 
 #[test]
@@ -320,6 +322,13 @@ fn a_compact_counter_works_in_a_metric_group_and_named() {
             token: "0xaa".into(),
         })
         .inc_with_exemplar(&[("trace_id", TRACE)])
+        .unwrap();
+    metrics
+        .stage_items_total
+        .get(StageLabels {
+            stage: Stage::Alert,
+        })
+        .inc_by_with_exemplar(4, &[("tx_hash", TX)])
         .unwrap();
     let reference = metrics.alerts_by_token_total.metric_ref();
     assert_eq!(reference.name(), "alerts_by_token_total");
@@ -338,13 +347,14 @@ fn a_compact_counter_works_in_a_metric_group_and_named() {
                 r#"alerts_by_token_total{token="0xaa"} 1"#,
                 &*format!(r#"{{trace_id="{TRACE}"}} 1.0"#)
             ),
+            (
+                r#"stage_items_total{stage="alert"} 4"#,
+                &*format!(r#"{{tx_hash="{TX}"}} 4.0"#)
+            ),
         ],
         "{text}"
     );
-    assert!(
-        text.contains("# TYPE swaps_decoded counter\n"),
-        "{text}"
-    );
+    assert!(text.contains("# TYPE swaps_decoded counter\n"), "{text}");
     let prometheus = registry.encode_to_string(Format::Prometheus).unwrap();
     assert!(!prometheus.contains("tx_hash"), "{prometheus}");
     assert_promtool_accepts(&prometheus);
