@@ -195,7 +195,7 @@ impl MetricOptions {
 /// implemented elsewhere (its methods are hidden and may change).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a metric type",
-    note = "register a Counter, Gauge, Histogram, their Striped or Float forms, or a Family/DynamicFamily of them"
+    note = "register a Counter, Gauge, Histogram, their Striped or Float forms, an ExemplarCounter, or a Family/DynamicFamily of them"
 )]
 pub trait Metric:
     prometheus_client::encoding::EncodeMetric + Clone + fmt::Debug + Send + Sync + 'static
