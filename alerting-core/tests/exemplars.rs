@@ -15,8 +15,9 @@ use std::process::{Command, Stdio};
 
 use alerting_core::instrumented;
 use alerting_core::metrics::{
-    Buckets, DynamicFamily, ExemplarError, Family, Format, Histogram, LabelSet, LabelValue,
-    MAX_EXEMPLAR_CHARS, MetricOptions, Registry, StripedCounter, StripedHistogram,
+    Buckets, DynamicFamily, ExemplarCounter, ExemplarError, Family, Format, Histogram, LabelSet,
+    LabelValue, MAX_EXEMPLAR_CHARS, MetricGroup, MetricKind, MetricOptions, Named, Registry,
+    StripedCounter, StripedHistogram,
 };
 
 use common::assert_promtool_accepts;
@@ -59,7 +60,8 @@ fn exemplar_of(line: &str) -> Option<(&str, &str)> {
 
 /// A registry with one of each metric that takes exemplars, each given
 /// some: a bare histogram, a striped histogram in a fixed family, a
-/// histogram in a dynamic family, a striped counter.
+/// histogram in a dynamic family, a striped counter, a compact counter on
+/// its own and in a dynamic family (with a second series that has none).
 fn registry_with_exemplars(with: bool) -> Registry {
     let registry = Registry::new();
     let plain: Histogram = registry
@@ -74,9 +76,19 @@ fn registry_with_exemplars(with: bool) -> Registry {
     let counter: StripedCounter = registry
         .register("alerts_sent_total", "A striped counter")
         .unwrap();
+    let compact: ExemplarCounter = registry
+        .register("swaps_seen_total", "A compact counter")
+        .unwrap();
+    let compact_family: DynamicFamily<Token, ExemplarCounter> = registry
+        .register("token_swaps_total", "A dynamic compact counter family")
+        .unwrap();
     let token = Token {
         token: "0xaa".into(),
     };
+    let quiet = Token {
+        token: "0xbb".into(),
+    };
+    compact_family.get_or_create(&quiet).inc_by(7);
     if with {
         plain
             .observe_with_exemplar(0.5, &[("trace_id", TRACE)])
@@ -92,6 +104,11 @@ fn registry_with_exemplars(with: bool) -> Registry {
             .observe_with_exemplar(0.05, &[("trace_id", TRACE), ("note", r#"say "hi"\"#)])
             .unwrap();
         counter.inc_by_with_exemplar(3, &[("tx_hash", TX)]).unwrap();
+        compact.inc_with_exemplar(&[("trace_id", TRACE)]).unwrap();
+        compact_family
+            .get_or_create(&token)
+            .inc_by_with_exemplar(2, &[("tx_hash", TX)])
+            .unwrap();
     } else {
         plain.observe(0.5);
         striped
@@ -101,6 +118,8 @@ fn registry_with_exemplars(with: bool) -> Registry {
             .observe(2.0);
         dynamic.get_or_create(&token).observe(0.05);
         counter.inc_by(3);
+        compact.inc();
+        compact_family.get_or_create(&token).inc_by(2);
     }
     // Unlabelled observations around them, which carry no exemplar.
     plain.observe(0.01);
@@ -136,6 +155,14 @@ fn exemplars_are_on_their_bucket_lines_in_openmetrics() {
             (
                 "alerts_sent_total 3",
                 &*format!(r#"{{tx_hash="{TX}"}} 3.0"#)
+            ),
+            (
+                "swaps_seen_total 1",
+                &*format!(r#"{{trace_id="{TRACE}"}} 1.0"#)
+            ),
+            (
+                r#"token_swaps_total{token="0xaa"} 2"#,
+                &*format!(r#"{{tx_hash="{TX}"}} 2.0"#)
             ),
         ],
         "{text}"
@@ -238,6 +265,100 @@ fn bad_exemplars_are_refused_and_the_value_still_counts() {
         "{text}"
     );
     assert!(text.contains(&fits), "{text}");
+}
+
+#[test]
+fn a_compact_counter_keeps_one_exemplar_until_a_scrape_reads_it() {
+    let registry = Registry::new();
+    let c: ExemplarCounter = registry.register("sampled_total", "Sampled").unwrap();
+    let exemplar = |registry: &Registry| {
+        let text = registry.encode_to_string(Format::OpenMetrics).unwrap();
+        lines(&text, "sampled_total ")
+            .iter()
+            .find_map(|l| exemplar_of(l).map(|(_, e)| e.to_owned()))
+    };
+    c.inc();
+    assert_eq!(exemplar(&registry), None);
+    c.inc_with_exemplar(&[("id", "first")]).unwrap();
+    c.inc_by_with_exemplar(5, &[("id", "second")]).unwrap();
+    assert_eq!(exemplar(&registry).as_deref(), Some(r#"{id="first"} 1.0"#));
+    c.inc_by_with_exemplar(5, &[("id", "third")]).unwrap();
+    assert_eq!(exemplar(&registry).as_deref(), Some(r#"{id="third"} 5.0"#));
+    // A refused exemplar still counts, and keeps nothing.
+    assert_eq!(
+        c.inc_with_exemplar(&[("1d", "x")]),
+        Err(ExemplarError::InvalidLabelName { label: "1d".into() })
+    );
+    assert_eq!(c.get(), 13);
+    // Clones share the series, and its exemplar.
+    let clone = c.clone();
+    assert_eq!(clone.inc(), 13);
+    assert_eq!(c.get(), 14);
+}
+
+/// A group with a compact counter as a field, a dynamic family of them
+/// wrapped in [`Named`] for rules, and a fixed family of them.
+#[derive(Clone, Debug, MetricGroup)]
+struct SwapMetrics {
+    /// Swaps decoded.
+    swaps_decoded_total: ExemplarCounter,
+    /// Alerts sent, by token.
+    alerts_by_token_total: Named<DynamicFamily<Token, ExemplarCounter>>,
+    /// Items through each stage.
+    stage_items_total: Family<StageLabels, ExemplarCounter>,
+}
+
+#[test]
+fn a_compact_counter_works_in_a_metric_group_and_named() {
+    let registry = Registry::new();
+    let metrics: SwapMetrics = registry.register_group().unwrap();
+    metrics
+        .swaps_decoded_total
+        .inc_with_exemplar(&[("tx_hash", TX)])
+        .unwrap();
+    metrics
+        .alerts_by_token_total
+        .get_or_create(&Token {
+            token: "0xaa".into(),
+        })
+        .inc_with_exemplar(&[("trace_id", TRACE)])
+        .unwrap();
+    metrics
+        .stage_items_total
+        .get(StageLabels {
+            stage: Stage::Alert,
+        })
+        .inc_by_with_exemplar(4, &[("tx_hash", TX)])
+        .unwrap();
+    let reference = metrics.alerts_by_token_total.metric_ref();
+    assert_eq!(reference.name(), "alerts_by_token_total");
+    assert_eq!(reference.kind(), MetricKind::Counter);
+    assert_eq!(reference.label_names(), ["token"]);
+    let text = registry.encode_to_string(Format::OpenMetrics).unwrap();
+    let with: Vec<(&str, &str)> = text.lines().filter_map(exemplar_of).collect();
+    assert_eq!(
+        with,
+        [
+            (
+                "swaps_decoded_total 1",
+                &*format!(r#"{{tx_hash="{TX}"}} 1.0"#)
+            ),
+            (
+                r#"alerts_by_token_total{token="0xaa"} 1"#,
+                &*format!(r#"{{trace_id="{TRACE}"}} 1.0"#)
+            ),
+            (
+                r#"stage_items_total{stage="alert"} 4"#,
+                &*format!(r#"{{tx_hash="{TX}"}} 4.0"#)
+            ),
+        ],
+        "{text}"
+    );
+    assert!(text.contains("# TYPE swaps_decoded counter\n"), "{text}");
+    let prometheus = registry.encode_to_string(Format::Prometheus).unwrap();
+    assert!(!prometheus.contains("tx_hash"), "{prometheus}");
+    assert_promtool_accepts(&prometheus);
+    python_openmetrics(&text).unwrap_or_else(|e| panic!("{e}\non:\n{text}"));
 }
 
 #[instrumented(exemplar = tx_hash, buckets = [1.0])]
@@ -352,6 +473,8 @@ fn pythons_strict_openmetrics_parser_reads_the_exemplars() {
                 r#"token_seconds_bucket le=0.1,token=0xaa -> note=say "hi"\,trace_id={TRACE} 0.05 True"#
             ),
             format!("alerts_sent_total  -> tx_hash={TX} 3.0 True"),
+            format!("swaps_seen_total  -> trace_id={TRACE} 1.0 True"),
+            format!("token_swaps_total token=0xaa -> tx_hash={TX} 2.0 True"),
         ],
         "{text}"
     );

@@ -25,8 +25,8 @@ use std::sync::atomic::{AtomicIsize, Ordering};
 
 use alerting_benches::test_mode;
 use alerting_core::metrics::{
-    Buckets, Counter, DynamicFamily, Histogram, LabelSet, Metric, MetricOptions, Registry, Series,
-    StripedCounter,
+    Buckets, Counter, DynamicFamily, ExemplarCounter, Histogram, LabelSet, Metric, MetricOptions,
+    Registry, Series, StripedCounter,
 };
 
 /// The system allocator, counting the bytes live at any time.
@@ -136,6 +136,17 @@ fn ours_counter(n: usize) -> impl Sized {
         "token_swaps_total",
         MetricOptions::new(),
         |c: Counter| {
+            c.inc();
+        },
+    )
+}
+
+fn ours_exemplar_counter(n: usize) -> impl Sized {
+    ours(
+        n,
+        "token_swaps_total",
+        MetricOptions::new(),
+        |c: ExemplarCounter| {
             c.inc();
         },
     )
@@ -277,6 +288,11 @@ fn main() {
                 kind: "counter",
                 who: "ours: DynamicFamily<_, Counter>",
                 bytes: per_series(n, ours_counter),
+            },
+            Row {
+                kind: "counter",
+                who: "ours: DynamicFamily<_, ExemplarCounter> (no exemplar offered)",
+                bytes: per_series(n, ours_exemplar_counter),
             },
             Row {
                 kind: "counter",

@@ -24,7 +24,9 @@
 //! "ours" is alerting-core's compact `Family<_, Counter>` / `Family<_,
 //! Histogram>` (one atomic per cell); "ours striped" is the same family of
 //! `StripedCounter` / `StripedHistogram` (per-thread, cache-line-padded
-//! copies of the cells, added up at scrape).
+//! copies of the cells, added up at scrape); "ours exemplar" is the compact
+//! `Family<_, ExemplarCounter>` (one atomic, plus an exemplar slot never
+//! allocated here: these rows time `inc`, which does not look at it).
 //!
 //! Every contender increments the same fixed label set (`method="get"`,
 //! `status="ok"`); per-call variants receive it through `black_box` so the
@@ -44,8 +46,8 @@ use std::time::{Duration, Instant};
 
 use alerting_benches::{bench_op, on_two_threads, test_mode, timing};
 use alerting_core::metrics::{
-    Buckets, Counter, DynamicFamily, Family, Format, Histogram, MetricOptions, Registry,
-    StripedCounter, StripedHistogram,
+    Buckets, Counter, DynamicFamily, ExemplarCounter, Family, Format, Histogram, MetricOptions,
+    Registry, StripedCounter, StripedHistogram,
 };
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
@@ -181,6 +183,7 @@ struct Contenders {
     ours_histograms: Family<ReqLabels, Histogram>,
     ours_striped_counters: Family<ReqLabels, StripedCounter>,
     ours_striped_histograms: Family<ReqLabels, StripedHistogram>,
+    ours_exemplar_counters: Family<ReqLabels, ExemplarCounter>,
     pc_counters: PcCounterFamily,
     pc_histograms: PcHistogramFamily,
     measured_counters: measured::CounterVec<measured_labels::ReqSet>,
@@ -210,6 +213,9 @@ impl Contenders {
                 MetricOptions::new().buckets(Buckets::latency()),
             )
             .expect("register striped histogram family");
+        let ours_exemplar_counters = registry
+            .register("bench_exemplar_requests_total", "Requests handled")
+            .expect("register exemplar counter family");
         let pc_histograms =
             PcHistogramFamily::new_with_constructor(pc_histogram as fn() -> PcHistogram);
         let measured_histograms = MeasuredHistogramVec::with_label_set_and_metadata(
@@ -221,6 +227,7 @@ impl Contenders {
             ours_histograms,
             ours_striped_counters,
             ours_striped_histograms,
+            ours_exemplar_counters,
             pc_counters: PcCounterFamily::default(),
             pc_histograms,
             measured_counters: measured::CounterVec::with_label_set(measured_labels::ReqSet::new()),
@@ -253,6 +260,13 @@ fn counter_inc(c: &mut Criterion) {
         let striped = m.ours_striped_counters.get(GET_OK).clone();
         bench_op(&mut group, "ours_striped_resolved", threads, || {
             striped.inc();
+        });
+        bench_op(&mut group, "ours_exemplar_get", threads, || {
+            m.ours_exemplar_counters.get(black_box(GET_OK)).inc();
+        });
+        let exemplar = m.ours_exemplar_counters.get(GET_OK).clone();
+        bench_op(&mut group, "ours_exemplar_resolved", threads, || {
+            exemplar.inc();
         });
         bench_op(
             &mut group,

@@ -1,7 +1,8 @@
 //! A real Prometheus, started with `--enable-feature=exemplar-storage`,
 //! scrapes a registry served as OpenMetrics and returns its exemplars from
 //! `/api/v1/query_exemplars`: on a histogram bucket, on a striped counter,
-//! and on an `#[instrumented]` function's duration.
+//! on a compact [`ExemplarCounter`], and on an `#[instrumented]` function's
+//! duration.
 //!
 //! The metrics server is [`ExpositionServer`] on 127.0.0.1:0; every wait
 //! is bounded.
@@ -10,7 +11,9 @@ use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use alerting_core::instrumented;
-use alerting_core::metrics::{Buckets, Format, Histogram, MetricOptions, Registry, StripedCounter};
+use alerting_core::metrics::{
+    Buckets, ExemplarCounter, Format, Histogram, MetricOptions, Registry, StripedCounter,
+};
 use alerting_tests::{ExpositionServer, Prometheus, Target};
 use serde_json::Value;
 
@@ -69,12 +72,19 @@ fn prometheus_stores_the_exemplars_it_scrapes() {
     let alerts: StripedCounter = registry
         .register("alerts_sent_total", "Alerts sent")
         .expect("register counter");
+    let swaps: ExemplarCounter = registry
+        .register("swaps_seen_total", "Swaps seen")
+        .expect("register compact counter");
     latency
         .observe_with_exemplar(0.42, &[("trace_id", TRACE)])
         .expect("exemplar");
     latency.observe(0.01);
     alerts
         .inc_with_exemplar(&[("tx_hash", TX)])
+        .expect("exemplar");
+    swaps.inc();
+    swaps
+        .inc_by_with_exemplar(2, &[("trace_id", TRACE)])
         .expect("exemplar");
     process_swap(TX);
 
@@ -106,6 +116,12 @@ fn prometheus_stores_the_exemplars_it_scrapes() {
         .expect("counter exemplar");
     assert_eq!(counter[0].1["labels"]["tx_hash"], TX, "{counter:?}");
     assert_eq!(counter[0].1["value"], "1", "{counter:?}");
+
+    let compact = prometheus
+        .wait_until(|| exemplars(&prometheus, "swaps_seen_total"), WAIT)
+        .expect("compact counter exemplar");
+    assert_eq!(compact[0].1["labels"]["trace_id"], TRACE, "{compact:?}");
+    assert_eq!(compact[0].1["value"], "2", "{compact:?}");
 
     let duration = prometheus
         .wait_until(

@@ -2,8 +2,10 @@
 //! counter) that names where it came from, a trace id or a transaction
 //! hash, so that a slow bucket on a dashboard leads to its request.
 //!
-//! [`Histogram`](super::Histogram), [`StripedHistogram`](super::StripedHistogram)
-//! and [`StripedCounter`](super::StripedCounter) take an exemplar with
+//! [`Histogram`](super::Histogram), [`StripedHistogram`](super::StripedHistogram),
+//! [`StripedCounter`](super::StripedCounter) and
+//! [`ExemplarCounter`](super::ExemplarCounter) (the compact counter that
+//! takes exemplars; [`Counter`](super::Counter) does not) take an exemplar with
 //! `observe_with_exemplar` / `inc_with_exemplar`; `#[instrumented]` attaches
 //! one to its duration histogram (see [`instrument`](crate::instrument#exemplars)).
 //!
