@@ -63,7 +63,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError, TryLockError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use prometheus_client::encoding::{EncodeLabelSet, LabelSetEncoder};
+use prometheus_client::encoding::{EncodeLabelSet, LabelSetEncoder, MetricEncoder, NoLabelSet};
 
 use super::labels::encode_label;
 
@@ -356,6 +356,30 @@ impl<S: EncodeLabelSet> EncodeLabelSet for Marked<'_, S> {
     fn encode(&self, encoder: &mut LabelSetEncoder<'_>) -> Result<(), fmt::Error> {
         self.0.encode(encoder)?;
         self.1.encode(encoder)
+    }
+}
+
+/// Writes a counter of one exemplar slot, unlabelled (`labels` is `None`)
+/// or in a family, with its [`Marker`] when the slot holds an exemplar:
+/// the one encoding of [`StripedCounter`](super::StripedCounter) and
+/// [`ExemplarCounter`](super::ExemplarCounter).
+pub(crate) fn encode_counter<S: EncodeLabelSet>(
+    encoder: &mut MetricEncoder<'_>,
+    exemplars: &Exemplars,
+    labels: Option<&S>,
+    value: u64,
+) -> Result<(), fmt::Error> {
+    match (exemplars.marker(true), labels) {
+        (Some(marker), Some(labels)) => encoder
+            .encode_family(&Marked(labels, marker))?
+            .encode_counter::<NoLabelSet, _, u64>(&value, None),
+        (Some(marker), None) => encoder
+            .encode_family(&marker)?
+            .encode_counter::<NoLabelSet, _, u64>(&value, None),
+        (None, Some(labels)) => encoder
+            .encode_family(labels)?
+            .encode_counter::<NoLabelSet, _, u64>(&value, None),
+        (None, None) => encoder.encode_counter::<NoLabelSet, _, u64>(&value, None),
     }
 }
 

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use prometheus_client::encoding::{EncodeLabelSet, EncodeMetric, MetricEncoder, NoLabelSet};
 use prometheus_client::metrics::MetricType;
 
-use super::exemplar::{self, ExemplarError, Exemplars, Marked};
+use super::exemplar::{self, ExemplarError, Exemplars};
 use super::{BuildContext, Metric, MetricKind, MetricsError, Series};
 
 /// A compact counter (one atomic, as [`Counter`](super::Counter)) that can
@@ -152,12 +152,12 @@ impl fmt::Debug for ExemplarCounter {
 
 impl EncodeMetric for ExemplarCounter {
     fn encode(&self, mut encoder: MetricEncoder<'_>) -> Result<(), fmt::Error> {
-        match self.inner.exemplars.marker(true) {
-            Some(marker) => encoder
-                .encode_family(&marker)?
-                .encode_counter::<NoLabelSet, _, u64>(&self.get(), None),
-            None => encoder.encode_counter::<NoLabelSet, _, u64>(&self.get(), None),
-        }
+        exemplar::encode_counter::<NoLabelSet>(
+            &mut encoder,
+            &self.inner.exemplars,
+            None,
+            self.get(),
+        )
     }
 
     fn metric_type(&self) -> MetricType {
@@ -185,13 +185,6 @@ impl Series for ExemplarCounter {
         encoder: &mut MetricEncoder<'_>,
         labels: &S,
     ) -> Result<(), fmt::Error> {
-        match self.inner.exemplars.marker(true) {
-            Some(marker) => encoder
-                .encode_family(&Marked(labels, marker))?
-                .encode_counter::<NoLabelSet, _, u64>(&self.get(), None),
-            None => encoder
-                .encode_family(labels)?
-                .encode_counter::<NoLabelSet, _, u64>(&self.get(), None),
-        }
+        exemplar::encode_counter(encoder, &self.inner.exemplars, Some(labels), self.get())
     }
 }

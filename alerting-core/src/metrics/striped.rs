@@ -242,14 +242,7 @@ impl StripedCounter {
         encoder: &mut MetricEncoder<'_>,
         labels: &S,
     ) -> Result<(), fmt::Error> {
-        match self.inner.exemplars.marker(true) {
-            Some(marker) => encoder
-                .encode_family(&Marked(labels, marker))?
-                .encode_counter::<NoLabelSet, _, u64>(&self.get(), None),
-            None => encoder
-                .encode_family(labels)?
-                .encode_counter::<NoLabelSet, _, u64>(&self.get(), None),
-        }
+        exemplar::encode_counter(encoder, &self.inner.exemplars, Some(labels), self.get())
     }
 }
 
@@ -263,12 +256,12 @@ impl fmt::Debug for StripedCounter {
 
 impl EncodeMetric for StripedCounter {
     fn encode(&self, mut encoder: MetricEncoder<'_>) -> Result<(), fmt::Error> {
-        match self.inner.exemplars.marker(true) {
-            Some(marker) => encoder
-                .encode_family(&marker)?
-                .encode_counter::<NoLabelSet, _, u64>(&self.get(), None),
-            None => encoder.encode_counter::<NoLabelSet, _, u64>(&self.get(), None),
-        }
+        exemplar::encode_counter::<NoLabelSet>(
+            &mut encoder,
+            &self.inner.exemplars,
+            None,
+            self.get(),
+        )
     }
 
     fn metric_type(&self) -> MetricType {
