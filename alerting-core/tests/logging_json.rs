@@ -163,6 +163,61 @@ fn an_invalid_rust_log_is_an_error_naming_it() {
 }
 
 #[test]
+fn empty_directives_are_ignored_as_env_filter_does() {
+    let text = capture(&json_config(), Some("debug,,noisy=warn,"), || {
+        tracing::debug!("kept");
+        tracing::info!(target: "noisy::inner", "dropped: noisy is at warn");
+        tracing::warn!(target: "noisy::inner", "kept: warn");
+    });
+    let messages: Vec<String> = lines(&text)
+        .iter()
+        .map(|l| l["message"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(messages, ["kept", "kept: warn"]);
+}
+
+/// Without the `env-filter` feature a span or field filter would be read
+/// as a target that matches nothing: it is an error naming the feature.
+#[cfg(not(feature = "env-filter"))]
+#[test]
+fn a_span_filter_without_the_env_filter_feature_is_an_error_naming_it() {
+    for value in ["info,my_crate[handle_swap]=debug", "[{token}]=trace"] {
+        let err = LoggingBuilder::new(&json_config())
+            .rust_log(Some(value))
+            .build()
+            .unwrap_err();
+        let LoggingError::InvalidFilter {
+            origin,
+            value: got,
+            reason,
+        } = &err
+        else {
+            panic!("expected an invalid filter, got {err:?}");
+        };
+        assert_eq!(*origin, "RUST_LOG");
+        assert_eq!(got, value);
+        assert!(reason.contains("`env-filter` feature"), "{reason}");
+    }
+}
+
+/// With it, `RUST_LOG` has `EnvFilter`'s whole syntax.
+#[cfg(feature = "env-filter")]
+#[test]
+fn with_the_env_filter_feature_rust_log_filters_on_spans() {
+    let text = capture(&json_config(), Some("warn,[handle_swap]=debug"), || {
+        tracing::debug!("dropped: outside the span");
+        let span = tracing::info_span!("handle_swap", tx_hash = "0x123");
+        let _e = span.enter();
+        tracing::debug!("kept: inside handle_swap");
+    });
+    let messages: Vec<String> = lines(&text)
+        .iter()
+        .map(|l| l["message"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(messages, ["kept: inside handle_swap"]);
+}
+
+#[test]
 fn compact_and_pretty_write_text_with_span_fields() {
     let mut config = LoggingConfig::default();
     for format in [LogFormat::Compact, LogFormat::Pretty] {

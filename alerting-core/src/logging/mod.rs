@@ -19,7 +19,11 @@
 //!   written as `field.<name>`.
 //! - **filter**: `level` for every target, `targets` for particular ones;
 //!   `RUST_LOG`, when set and not empty, replaces both (the usual
-//!   `tracing` habit: the operator's filter wins over the file's).
+//!   `tracing` habit: the operator's filter wins over the file's). A
+//!   directive is `level` or `target=level` (tracing-subscriber's
+//!   `Targets`); span and field filters need the `env-filter` feature
+//!   (its `EnvFilter`), and without it are an
+//!   [`InvalidFilter`](LoggingError::InvalidFilter) error naming it.
 //! - **destination**: stdout, or, with the `log-files` feature, files
 //!   rotated by time ([`LogFileConfig`](crate::config::LogFileConfig)).
 //!   Lines are written by a background thread named `alerting-log`, so a
@@ -69,7 +73,6 @@ use tracing::Dispatch;
 use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 #[cfg(feature = "log-files")]
 use tracing_appender::rolling::{RollingFileAppender, Rotation};
-use tracing_subscriber::EnvFilter;
 use tracing_subscriber::Layer;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -319,7 +322,8 @@ impl LoggingBuilder {
                 endpoint: otlp.endpoint.clone(),
             });
         }
-        // The span exporter gets the same levels (a filter cannot be cloned).
+        // The span exporter gets the same levels (an `EnvFilter` cannot be
+        // cloned).
         #[cfg(feature = "otlp")]
         let filter_again = self::filter(&self.config, rust_log.clone())?;
         #[cfg(feature = "otlp")]
@@ -434,15 +438,21 @@ fn non_blocking(
 #[cfg(not(feature = "log-files"))]
 use writer::non_blocking;
 
-fn filter(config: &LoggingConfig, rust_log: Option<String>) -> Result<EnvFilter, LoggingError> {
+/// The filter every layer gets: tracing-subscriber's `EnvFilter` with the
+/// `env-filter` feature; its `Targets`, which needs no regex crates,
+/// without it.
+#[cfg(feature = "env-filter")]
+type Filter = tracing_subscriber::EnvFilter;
+#[cfg(not(feature = "env-filter"))]
+type Filter = tracing_subscriber::filter::Targets;
+
+fn filter(config: &LoggingConfig, rust_log: Option<String>) -> Result<Filter, LoggingError> {
     if let Some(value) = rust_log.filter(|v| !v.trim().is_empty()) {
-        return EnvFilter::builder()
-            .parse(&value)
-            .map_err(|e| LoggingError::InvalidFilter {
-                origin: "RUST_LOG",
-                reason: e.to_string(),
-                value,
-            });
+        return parse_filter(&value).map_err(|reason| LoggingError::InvalidFilter {
+            origin: "RUST_LOG",
+            reason,
+            value,
+        });
     }
     let mut directives = config.level.as_str().to_owned();
     for (target, level) in &config.targets {
@@ -451,11 +461,35 @@ fn filter(config: &LoggingConfig, rust_log: Option<String>) -> Result<EnvFilter,
         directives.push('=');
         directives.push_str(level.as_str());
     }
-    EnvFilter::builder()
-        .parse(&directives)
-        .map_err(|e| LoggingError::InvalidFilter {
-            origin: "logging configuration",
-            reason: e.to_string(),
-            value: directives.clone(),
-        })
+    parse_filter(&directives).map_err(|reason| LoggingError::InvalidFilter {
+        origin: "logging configuration",
+        reason,
+        value: directives,
+    })
+}
+
+#[cfg(feature = "env-filter")]
+fn parse_filter(directives: &str) -> Result<Filter, String> {
+    tracing_subscriber::EnvFilter::builder()
+        .parse(directives)
+        .map_err(|e| e.to_string())
+}
+
+/// `level` and `target=level` directives, separated by commas. Empty ones
+/// are ignored, and no directive at all means `error`, as `EnvFilter`
+/// reads them.
+#[cfg(not(feature = "env-filter"))]
+fn parse_filter(directives: &str) -> Result<Filter, String> {
+    let parts: Vec<&str> = directives.split(',').filter(|d| !d.is_empty()).collect();
+    // `Targets` would take `a[span]` as a target name matching nothing.
+    if let Some(part) = parts.iter().find(|d| d.contains(['[', '{', ']', '}'])) {
+        return Err(format!(
+            "`{part}` filters on a span or field, which needs alerting-core's \
+             `env-filter` feature; without it a directive is `level` or `target=level`"
+        ));
+    }
+    if parts.is_empty() {
+        return Ok(Filter::new().with_default(tracing::level_filters::LevelFilter::ERROR));
+    }
+    parts.join(",").parse::<Filter>().map_err(|e| e.to_string())
 }

@@ -5,10 +5,10 @@ use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::{Protocol, WithExportConfig};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing_subscriber::Layer;
 use tracing_subscriber::registry::Registry;
-use tracing_subscriber::{EnvFilter, Layer};
 
-use super::LoggingError;
+use super::{Filter, LoggingError};
 use crate::config::OtlpConfig;
 
 /// The tracer provider; its batched spans are exported when dropped.
@@ -41,7 +41,7 @@ impl Spans {
 
     /// The layer that turns spans into OpenTelemetry spans, at the levels
     /// `filter` lets through.
-    pub(super) fn layer(&self, filter: EnvFilter) -> Box<dyn Layer<Registry> + Send + Sync> {
+    pub(super) fn layer(&self, filter: Filter) -> Box<dyn Layer<Registry> + Send + Sync> {
         let tracer = self.provider.tracer("alerting");
         tracing_opentelemetry::layer()
             .with_tracer(tracer)
