@@ -243,12 +243,31 @@ pub fn no_data_received(messages: impl Into<Selector>, by: &[&str], window: Dura
 
 /// `DatabasePoolNearExhaustion`: connections in use reach `max_ratio` of
 /// the pool size (a number, or a gauge with the same labels).
+///
+/// `in_use` is a selector or an expression: for alerting-core's
+/// `SqlPoolCollector`, whose in-use connections carry a `state` label that
+/// the pool's size does not, drop it first:
+///
+/// ```
+/// use alerting_core::metrics::MetricKind;
+/// use alerting_rules::{packs, Expr, MetricRef, Select};
+///
+/// let connections = MetricRef::external("sql_pool_connections", MetricKind::Gauge, &["pool", "state"]);
+/// let max = MetricRef::external("sql_pool_connections_max", MetricKind::Gauge, &["pool"]);
+/// let in_use = Expr::from(connections.select().eq("state", "in_use")).sum_without(&["state"]);
+/// let rule = packs::db_pool_near_exhaustion(in_use, &max, 0.9);
+/// assert_eq!(
+///     rule.expr().text(),
+///     "sum without (state) (sql_pool_connections{state=\"in_use\"}) \
+///      / sql_pool_connections_max >= 0.9",
+/// );
+/// ```
 pub fn db_pool_near_exhaustion(
-    in_use: impl Into<Selector>,
+    in_use: impl Into<Expr>,
     pool_size: impl Into<Expr>,
     max_ratio: f64,
 ) -> AlertRule {
-    let expr = (Expr::from(in_use.into()) / pool_size).ge(max_ratio);
+    let expr = (in_use.into() / pool_size).ge(max_ratio);
     AlertRule::new("DatabasePoolNearExhaustion", expr)
         .for_duration(Duration::from_secs(120))
         .severity(Severity::Critical)

@@ -212,8 +212,9 @@ fn stream_alerts(m: &SolMetrics, timing: &Timing) -> Result<[AlertRule; 2], Box<
 
 /// The store's alerts: `StoreDown` (its health check, so readiness, down;
 /// `for:` the stream alerts' pending time, at most a minute),
-/// `StoreSlowQueries` and `AlertLogDropped`.
-fn store_alerts(m: &SolMetrics, timing: &Timing) -> Result<[AlertRule; 3], Box<dyn Error>> {
+/// `StoreSlowQueries`, `AlertLogDropped`, and the library's
+/// `DatabasePoolNearExhaustion` on the store's pool.
+fn store_alerts(m: &SolMetrics, timing: &Timing) -> Result<[AlertRule; 4], Box<dyn Error>> {
     let status = alerting_core::health::metric_refs(registry()).status;
     let pending = timing.pending.min(minutes(1));
     let down = AlertRule::new(
@@ -254,7 +255,15 @@ fn store_alerts(m: &SolMetrics, timing: &Timing) -> Result<[AlertRule; 3], Box<d
          in 10 minutes: the store refused writes for longer than store.alert_log_queue rows \
          could wait. The alerts were sent; their log rows are lost.",
     );
-    Ok([down, slow, dropped])
+    // `sql_pool_connections{state="in_use"}` over the pool's size: the
+    // `state` label is summed away so that both sides match.
+    let pool = alerting_core::metrics::sql_pool::SqlPoolCollector::metric_refs();
+    let exhausted = packs::db_pool_near_exhaustion(
+        Expr::from(pool.connections.select().eq("state", "in_use")).sum_without(&["state"]),
+        &pool.connections_max,
+        0.9,
+    );
+    Ok([down, slow, dropped, exhausted])
 }
 
 /// The rules, tests and dashboard at `timing`.
@@ -278,7 +287,7 @@ pub fn with(timing: &Timing) -> Result<Generated, Box<dyn Error>> {
 
     // -- rules ----------------------------------------------------------
     let [disconnected, no_data] = stream_alerts(m, timing)?;
-    let [store_down, store_slow, log_dropped] = store_alerts(m, timing)?;
+    let [store_down, store_slow, log_dropped, pool_exhausted] = store_alerts(m, timing)?;
     let reconnects = AlertRule::new(
         "WebSocketReconnectStorm",
         increase(&m.sol_ws_reconnects_total, minutes(10)).sum_by(&["instance", "batch_id"]),
@@ -322,7 +331,12 @@ pub fn with(timing: &Timing) -> Result<Generated, Box<dyn Error>> {
                     reconnects.clone(),
                     high_error_rate.clone(),
                 ])
-                .rules([store_down.clone(), store_slow.clone(), log_dropped.clone()])
+                .rules([
+                    store_down.clone(),
+                    store_slow.clone(),
+                    log_dropped.clone(),
+                    pool_exhausted.clone(),
+                ])
                 .rules([runtime_saturated.clone()])
                 .rules(common.rules()),
         )
@@ -456,6 +470,36 @@ pub fn with(timing: &Timing) -> Result<Generated, Box<dyn Error>> {
                 "sol-monitor on sol-1:9100 dropped 12 alert-log rows in 10 minutes: the store \
                  refused writes for longer than store.alert_log_queue rows could wait. The \
                  alerts were sent; their log rows are lost.",
+            ),
+    ));
+    // 9 of the store pool's 10 connections in use is 90%; 5 is not.
+    let pool = alerting_core::metrics::sql_pool::SqlPoolCollector::metric_refs();
+    let store_pool = |s: Selector| on_host(s).eq("pool", crate::store::POOL_NAME);
+    let pool_state = |state: &str| store_pool(pool.connections.select()).eq("state", state);
+    let pool_max = store_pool(pool.connections_max.select());
+    cases.extend(fires_and_stays_silent(
+        &pool_exhausted,
+        minutes(10),
+        &[
+            (pool_state("in_use"), "9x15"),
+            (pool_state("idle"), "1x15"),
+            (pool_max.clone(), "10x15"),
+        ],
+        &[
+            (pool_state("in_use"), "5x15"),
+            (pool_state("idle"), "5x15"),
+            (pool_max, "10x15"),
+        ],
+        ExpectedAlert::of(&pool_exhausted)
+            .labels([
+                ("instance", INSTANCE),
+                ("job", SERVICE),
+                ("pool", crate::store::POOL_NAME),
+            ])
+            .summary("Database connection pool near exhaustion")
+            .description(
+                "90% of the database pool is in use on sol-1:9100 (threshold 90%); queries \
+                 will soon wait for a connection.",
             ),
     ));
     cases.extend(common.test_cases(INSTANCE, "sol_ws_batch_3", 4_294_967_296, 300_000_000));
