@@ -232,6 +232,56 @@ fn a_bucket_keeps_one_exemplar_until_a_scrape_reads_it() {
     assert_eq!(h.count(), 5);
 }
 
+/// `±Inf` is counted (in the first or the `+Inf` bucket) and NaN is not;
+/// neither takes a bucket's exemplar slot, so a finite value after them
+/// still gets it.
+#[test]
+fn non_finite_values_count_without_taking_the_exemplar_slot() {
+    let registry = Registry::new();
+    let plain: Histogram = registry
+        .register_with("edge_seconds", "Edge values", buckets())
+        .unwrap();
+    let striped: Family<StageLabels, StripedHistogram> = registry
+        .register_with("edge_stage_seconds", "Edge values, striped", buckets())
+        .unwrap();
+    let stage = striped.get(StageLabels {
+        stage: Stage::Intake,
+    });
+    for value in [f64::INFINITY, f64::NEG_INFINITY, f64::NAN] {
+        plain
+            .observe_with_exemplar(value, &[("id", "edge")])
+            .unwrap();
+        stage
+            .observe_with_exemplar(value, &[("id", "edge")])
+            .unwrap();
+    }
+    let text = registry.encode_to_string(Format::OpenMetrics).unwrap();
+    assert!(!text.contains(r#"id="edge""#), "{text}");
+    for name in ["edge_seconds", "edge_stage_seconds"] {
+        let buckets = lines(&text, &format!("{name}_bucket"));
+        // -Inf in the first bucket; it and +Inf in the last.
+        assert!(buckets[0].contains(r#"le="0.1""#), "{text}");
+        assert!(buckets[0].ends_with("} 1"), "{text}");
+        assert!(buckets[2].contains(r#"le="+Inf""#), "{text}");
+        assert!(buckets[2].ends_with("} 2"), "{text}");
+    }
+    plain
+        .observe_with_exemplar(5.0, &[("id", "finite")])
+        .unwrap();
+    stage
+        .observe_with_exemplar(5.0, &[("id", "finite")])
+        .unwrap();
+    let text = registry.encode_to_string(Format::OpenMetrics).unwrap();
+    for name in ["edge_seconds", "edge_stage_seconds"] {
+        let inf = lines(&text, &format!("{name}_bucket"))[2];
+        assert_eq!(
+            exemplar_of(inf).map(|(_, e)| e),
+            Some(r#"{id="finite"} 5.0"#),
+            "{text}"
+        );
+    }
+}
+
 #[test]
 fn bad_exemplars_are_refused_and_the_value_still_counts() {
     let registry = Registry::new();

@@ -83,18 +83,26 @@ impl Histogram {
     /// is ignored (see [the type's documentation](Histogram#infinities-and-nan)).
     #[inline]
     pub fn observe(&self, value: f64) {
+        let _ = self.record(value);
+    }
+
+    /// Counts and sums `value`; the bucket it was counted in when it is
+    /// finite (no exemplar is kept for the others).
+    #[inline]
+    fn record(&self, value: f64) -> Option<usize> {
         // One test for the usual case; NaN is not finite either.
         if !value.is_finite() {
             self.observe_non_finite(value);
-            return;
+            return None;
         }
         let inner = &*self.inner;
-        self.count_in_bucket(value);
+        let index = self.count_in_bucket(value);
         let _ = inner
             .sum
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bits| {
                 Some((f64::from_bits(bits) + value).to_bits())
             });
+        Some(index)
     }
 
     /// Records one value, as [`observe`](Self::observe) does, and offers
@@ -126,16 +134,17 @@ impl Histogram {
         value: f64,
         exemplar: &[(&str, &str)],
     ) -> Result<(), ExemplarError> {
-        self.observe(value);
+        let index = self.record(value);
         exemplar::check(exemplar)?;
-        let index = self.inner.bounds.bounds().partition_point(|&b| b < value);
-        self.inner.exemplars.offer_labels(index, value, exemplar);
+        if let Some(index) = index {
+            self.inner.exemplars.offer_labels(index, value, exemplar);
+        }
         Ok(())
     }
 
-    /// Counts `value` in its bucket.
+    /// Counts `value` in its bucket, and returns the bucket.
     #[inline]
-    fn count_in_bucket(&self, value: f64) {
+    fn count_in_bucket(&self, value: f64) -> usize {
         let inner = &*self.inner;
         // First bound >= value: Prometheus buckets are `le` (less or equal).
         // `-Inf` lands in the first bucket, `+Inf` in the last (`+Inf`).
@@ -143,13 +152,14 @@ impl Histogram {
         if let Some(cell) = inner.counts.get(index) {
             cell.fetch_add(1, Ordering::Relaxed);
         }
+        index
     }
 
     /// `±Inf`: counted, not summed. NaN: ignored.
     #[cold]
     fn observe_non_finite(&self, value: f64) {
         if !value.is_nan() {
-            self.count_in_bucket(value);
+            let _ = self.count_in_bucket(value);
         }
     }
 

@@ -332,20 +332,28 @@ impl StripedHistogram {
     /// is ignored.
     #[inline]
     pub fn observe(&self, value: f64) {
+        let _ = self.record(value);
+    }
+
+    /// Counts and sums `value`; the bucket it was counted in when it is
+    /// finite (no exemplar is kept for the others).
+    #[inline]
+    fn record(&self, value: f64) -> Option<usize> {
         // One test for the usual case; NaN is not finite either.
         if !value.is_finite() {
             self.observe_non_finite(value);
-            return;
+            return None;
         }
         let inner = &*self.inner;
         let stripe = stripe();
-        self.count_in_bucket(stripe, value);
+        let bucket = self.count_in_bucket(stripe, value);
         // Only this thread's stripe: the CAS loop does not spin under
         // contention from other cores.
         let sum = inner.stripes.local(stripe, 0);
         let _ = sum.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bits| {
             Some((f64::from_bits(bits) + value).to_bits())
         });
+        Some(bucket)
     }
 
     /// Records one value, as [`observe`](Self::observe) does, and offers
@@ -371,30 +379,32 @@ impl StripedHistogram {
         value: f64,
         exemplar: &[(&str, &str)],
     ) -> Result<(), ExemplarError> {
-        self.observe(value);
+        let bucket = self.record(value);
         exemplar::check(exemplar)?;
-        let bucket = self.inner.bounds.bounds().partition_point(|&b| b < value);
-        self.inner.exemplars.offer_labels(bucket, value, exemplar);
+        if let Some(bucket) = bucket {
+            self.inner.exemplars.offer_labels(bucket, value, exemplar);
+        }
         Ok(())
     }
 
-    /// Counts `value` in its bucket, in `stripe`. `-Inf` lands in the
-    /// first bucket, `+Inf` in the last (`+Inf`).
+    /// Counts `value` in its bucket, in `stripe`, and returns the bucket.
+    /// `-Inf` lands in the first bucket, `+Inf` in the last (`+Inf`).
     #[inline]
-    fn count_in_bucket(&self, stripe: usize, value: f64) {
+    fn count_in_bucket(&self, stripe: usize, value: f64) -> usize {
         let inner = &*self.inner;
         let bucket = inner.bounds.bounds().partition_point(|&b| b < value);
         inner
             .stripes
             .local(stripe, 1 + bucket)
             .fetch_add(1, Ordering::Relaxed);
+        bucket
     }
 
     /// `±Inf`: counted, not summed. NaN: ignored.
     #[cold]
     fn observe_non_finite(&self, value: f64) {
         if !value.is_nan() {
-            self.count_in_bucket(stripe(), value);
+            let _ = self.count_in_bucket(stripe(), value);
         }
     }
 
