@@ -88,15 +88,25 @@ impl Histogram {
 
     /// Counts and sums `value`; the bucket it was counted in when it is
     /// finite (no exemplar is kept for the others).
+    ///
+    /// One straight path with no call, as in `StripedHistogram`: the
+    /// infinities are a predictable branch around the sum.
     #[inline]
     fn record(&self, value: f64) -> Option<usize> {
-        // One test for the usual case; NaN is not finite either.
-        if !value.is_finite() {
-            self.observe_non_finite(value);
+        if value.is_nan() {
             return None;
         }
         let inner = &*self.inner;
-        let index = self.count_in_bucket(value);
+        // First bound >= value: Prometheus buckets are `le` (less or equal).
+        // `-Inf` lands in the first bucket, `+Inf` in the last (`+Inf`).
+        let index = inner.bounds.bounds().partition_point(|&b| b < value);
+        if let Some(cell) = inner.counts.get(index) {
+            cell.fetch_add(1, Ordering::Relaxed);
+        }
+        if !value.is_finite() {
+            // Counted, not summed: `_sum` would stay infinite for good.
+            return None;
+        }
         let _ = inner
             .sum
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bits| {
@@ -140,27 +150,6 @@ impl Histogram {
             self.inner.exemplars.offer_labels(index, value, exemplar);
         }
         Ok(())
-    }
-
-    /// Counts `value` in its bucket, and returns the bucket.
-    #[inline]
-    fn count_in_bucket(&self, value: f64) -> usize {
-        let inner = &*self.inner;
-        // First bound >= value: Prometheus buckets are `le` (less or equal).
-        // `-Inf` lands in the first bucket, `+Inf` in the last (`+Inf`).
-        let index = inner.bounds.bounds().partition_point(|&b| b < value);
-        if let Some(cell) = inner.counts.get(index) {
-            cell.fetch_add(1, Ordering::Relaxed);
-        }
-        index
-    }
-
-    /// `±Inf`: counted, not summed. NaN: ignored.
-    #[cold]
-    fn observe_non_finite(&self, value: f64) {
-        if !value.is_nan() {
-            let _ = self.count_in_bucket(value);
-        }
     }
 
     /// Records a duration in seconds.

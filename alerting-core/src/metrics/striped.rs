@@ -337,16 +337,29 @@ impl StripedHistogram {
 
     /// Counts and sums `value`; the bucket it was counted in when it is
     /// finite (no exemplar is kept for the others).
+    ///
+    /// One straight path with no call: the infinities' special case is a
+    /// predictable branch around the sum, not a cold function (a call in
+    /// this function cost about 3 ns per observation in
+    /// `counter_plus_histogram`).
     #[inline]
     fn record(&self, value: f64) -> Option<usize> {
-        // One test for the usual case; NaN is not finite either.
-        if !value.is_finite() {
-            self.observe_non_finite(value);
+        if value.is_nan() {
             return None;
         }
         let inner = &*self.inner;
         let stripe = stripe();
-        let bucket = self.count_in_bucket(stripe, value);
+        // First bound >= value: `-Inf` lands in the first bucket, `+Inf`
+        // in the last (`+Inf`).
+        let bucket = inner.bounds.bounds().partition_point(|&b| b < value);
+        inner
+            .stripes
+            .local(stripe, 1 + bucket)
+            .fetch_add(1, Ordering::Relaxed);
+        if !value.is_finite() {
+            // Counted, not summed: `_sum` would stay infinite for good.
+            return None;
+        }
         // Only this thread's stripe: the CAS loop does not spin under
         // contention from other cores.
         let sum = inner.stripes.local(stripe, 0);
@@ -385,27 +398,6 @@ impl StripedHistogram {
             self.inner.exemplars.offer_labels(bucket, value, exemplar);
         }
         Ok(())
-    }
-
-    /// Counts `value` in its bucket, in `stripe`, and returns the bucket.
-    /// `-Inf` lands in the first bucket, `+Inf` in the last (`+Inf`).
-    #[inline]
-    fn count_in_bucket(&self, stripe: usize, value: f64) -> usize {
-        let inner = &*self.inner;
-        let bucket = inner.bounds.bounds().partition_point(|&b| b < value);
-        inner
-            .stripes
-            .local(stripe, 1 + bucket)
-            .fetch_add(1, Ordering::Relaxed);
-        bucket
-    }
-
-    /// `±Inf`: counted, not summed. NaN: ignored.
-    #[cold]
-    fn observe_non_finite(&self, value: f64) {
-        if !value.is_nan() {
-            let _ = self.count_in_bucket(stripe(), value);
-        }
     }
 
     /// Records a duration in seconds.
