@@ -340,8 +340,8 @@ impl StripedHistogram {
     ///
     /// One straight path with no call: the infinities' special case is a
     /// predictable branch around the sum, not a cold function (a call in
-    /// this function cost about 3 ns per observation in
-    /// `counter_plus_histogram`).
+    /// this function cost about 2 ns per observation in
+    /// `counter_plus_histogram`; docs/benchmarks.md, session 6).
     #[inline]
     fn record(&self, value: f64) -> Option<usize> {
         if value.is_nan() {
