@@ -181,7 +181,8 @@ pub const ERROR_OUTCOMES: &str = "error|panic";
 /// fn create_order() {}
 ///
 /// let registry = Registry::builder().namespace("bsc").build()?;
-/// let fns = Instrumented::new(&registry);
+/// // This module's functions (a generator names its service's crate).
+/// let fns = Instrumented::new(&registry).within(module_path!());
 /// assert_eq!(fns.calls().name(), "bsc_function_calls_total");
 /// assert_eq!(fns.calls().label_names(), ["function", "module", "chain", "outcome", "error_kind"]);
 /// assert!(fns.has_in_flight("create_order"));
@@ -297,16 +298,31 @@ impl Instrumented {
     /// # Errors
     ///
     /// [`InstrumentError::UnknownFunction`] when no call site has that
-    /// name, naming the closest one.
+    /// name, naming the closest one; [`InstrumentError::Ambiguous`] when
+    /// call sites in more than one module have it (their series share the
+    /// `function` label, so rules would count them together).
     pub fn function(&self, name: &str) -> Result<InstrumentedFn, InstrumentError> {
-        match self.sites.iter().find(|s| s.function() == name) {
-            Some(site) => Ok(InstrumentedFn::new(self.namespace.as_deref(), site)),
-            None => Err(InstrumentError::UnknownFunction {
+        let mut matching = self.sites.iter().filter(|s| s.function() == name);
+        let Some(site) = matching.next() else {
+            return Err(InstrumentError::UnknownFunction {
                 name: name.to_owned(),
                 suggestion: closest(name, self.sites.iter().map(|s| s.function()))
                     .map(str::to_owned),
-            }),
+            });
+        };
+        let mut modules = vec![site.module()];
+        for other in matching {
+            if !modules.contains(&other.module()) {
+                modules.push(other.module());
+            }
         }
+        if modules.len() > 1 {
+            return Err(InstrumentError::Ambiguous {
+                name: name.to_owned(),
+                modules: modules.into_iter().map(str::to_owned).collect(),
+            });
+        }
+        Ok(InstrumentedFn::new(self.namespace.as_deref(), site))
     }
 
     /// Declares which functions have the attribute's `in_flight` option.
@@ -495,6 +511,20 @@ pub enum InstrumentError {
         name: String,
         /// The closest linked function name (edit distance), if any.
         suggestion: Option<String>,
+    },
+    /// Call sites in several modules have this `function` label: their
+    /// series are one and the same to a rule that selects by it.
+    #[error(
+        "`#[instrumented]` functions named `{name}` are linked from several modules ({}): \
+         their series share `function=\"{name}\"`; give each its own name with \
+         `#[instrumented(function = \"…\")]`, or describe one crate with `Instrumented::within`",
+        .modules.join(", ")
+    )]
+    Ambiguous {
+        /// The name asked for.
+        name: String,
+        /// The modules of the call sites that have it, in link order.
+        modules: Vec<String>,
     },
 }
 

@@ -28,7 +28,7 @@ use crate::metric::Select;
 /// use alerting_rules::builtin::{Instrumented, InstrumentedExt};
 ///
 /// let registry = Registry::builder().namespace("bsc").build()?;
-/// let fns = Instrumented::new(&registry);
+/// let fns = Instrumented::new(&registry).within(module_path!());
 /// assert_eq!(
 ///     fns.errors().eq("function", "process_swap").to_string(),
 ///     r#"bsc_function_calls_total{outcome=~"error|panic", function="process_swap"}"#,
@@ -65,7 +65,7 @@ impl InstrumentedExt for Instrumented {
 /// #[instrumented]
 /// fn process_swap() {}
 ///
-/// let fns = Instrumented::new(&Registry::new());
+/// let fns = Instrumented::new(&Registry::new()).within(module_path!());
 /// let process_swap = fns.function("process_swap")?;
 /// assert_eq!(
 ///     process_swap.errors().to_string(),

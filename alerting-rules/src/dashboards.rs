@@ -33,7 +33,7 @@
 //! async fn process_swap_event() {}
 //!
 //! let registry = Registry::builder().const_label("service", "bsc-monitor").build()?;
-//! let fns = builtin::Instrumented::new(&registry);
+//! let fns = builtin::Instrumented::new(&registry).within(module_path!());
 //! let dashboard = Dashboard::new("BSC monitor", "bsc-monitor")
 //!     .for_registry(&registry)
 //!     .filter("service", "bsc-monitor")
@@ -925,7 +925,7 @@ impl Dashboard {
     /// async fn refund() {}
     ///
     /// let registry = Registry::builder().const_label("service", "checkout").build()?;
-    /// let fns = builtin::Instrumented::new(&registry);
+    /// let fns = builtin::Instrumented::new(&registry).within(module_path!());
     /// let dashboard = Dashboard::new("checkout", "checkout")
     ///     .for_registry(&registry)
     ///     .filter("service", "checkout")

@@ -61,7 +61,7 @@
 //! // call sites: a misspelt name is an error when the rules are generated.
 //! #[alerting_core::instrumented]
 //! async fn process_account_update() {}
-//! let fns = builtin::Instrumented::new(&registry);
+//! let fns = builtin::Instrumented::new(&registry).within(module_path!());
 //!
 //! let slo = Slo::new("account_updates", Sli::instrumented(&fns, "process_account_update"), 0.999);
 //! let file = RuleFile::new()

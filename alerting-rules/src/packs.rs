@@ -387,7 +387,7 @@ pub fn health_check_down_of(status: Selector) -> AlertRule {
 /// use alerting_core::metrics::Registry;
 /// use alerting_rules::{builtin, packs};
 ///
-/// let fns = builtin::Instrumented::new(&Registry::new());
+/// let fns = builtin::Instrumented::new(&Registry::new()).within(module_path!());
 /// let rule = packs::tag(
 ///     packs::high_error_rate(&fns, 0.05),
 ///     "checkout",

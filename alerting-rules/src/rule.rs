@@ -534,7 +534,7 @@ impl RuleGroup {
 /// use alerting_rules::{builtin, packs, RuleFile, RuleGroup};
 ///
 /// let registry = Registry::builder().const_label("service", "bsc-monitor").build()?;
-/// let fns = builtin::Instrumented::new(&registry);
+/// let fns = builtin::Instrumented::new(&registry).within(module_path!());
 /// let file = RuleFile::new()
 ///     .for_registry(&registry)
 ///     .group(

@@ -35,7 +35,7 @@ use crate::expr::{MatchOp, Matcher, Selector, is_label_name};
 /// use alerting_rules::{builtin, packs, RuleFile, RuleGroup, Scope};
 ///
 /// let registry = Registry::builder().const_label("service", "checkout").build()?;
-/// let fns = builtin::Instrumented::new(&registry);
+/// let fns = builtin::Instrumented::new(&registry).within(module_path!());
 /// let file = RuleFile::new()
 ///     .for_registry(&registry)
 ///     .scope(Scope::service("checkout"))

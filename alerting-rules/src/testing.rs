@@ -558,7 +558,7 @@ const BURN_HELD: Duration = Duration::from_secs(3600);
 /// async fn checkout() {}
 ///
 /// let registry = Registry::builder().const_label("service", "shop").build()?;
-/// let fns = builtin::Instrumented::new(&registry);
+/// let fns = builtin::Instrumented::new(&registry).within(module_path!());
 /// let slo = Slo::new("checkout", Sli::instrumented(&fns, "checkout"), 0.999).service("shop");
 /// let calls = |outcome: &str| {
 ///     fns.calls().select().eq("function", "checkout").eq("outcome", outcome).eq("service", "shop")
@@ -662,7 +662,10 @@ pub fn latency_slo_case(
 /// use alerting_rules::{Sli, Slo, builtin};
 /// use alerting_rules::prelude::*;
 ///
-/// let fns = builtin::Instrumented::new(&Registry::new());
+/// #[alerting_core::instrumented]
+/// fn checkout() {}
+///
+/// let fns = builtin::Instrumented::new(&Registry::new()).within(module_path!());
 /// let slo = Slo::new("checkout", Sli::instrumented(&fns, "checkout"), 0.999);
 /// let calls = |outcome: &str| fns.calls().select().eq("function", "checkout").eq("outcome", outcome);
 /// let cases = slo_traffic_guard_cases(&slo, calls("ok"), calls("error"))?;
@@ -726,7 +729,10 @@ pub fn slo_traffic_guard_cases(
 /// use alerting_rules::{Sli, Slo, builtin};
 /// use alerting_rules::prelude::*;
 ///
-/// let fns = builtin::Instrumented::new(&Registry::new());
+/// #[alerting_core::instrumented]
+/// fn checkout() {}
+///
+/// let fns = builtin::Instrumented::new(&Registry::new()).within(module_path!());
 /// let slo = Slo::new("checkout", Sli::instrumented(&fns, "checkout"), 0.999);
 /// let ok = fns.calls().select().eq("function", "checkout").eq("outcome", "ok");
 /// let cases = slo_absent_cases(&slo, ok)?;
